@@ -1,0 +1,282 @@
+"""Switchboard's one settings module, driven by the environment.
+
+With nothing set it runs the embedded default: SQLite under ``var/``, Redis on localhost, the demo
+deployment, DEBUG on. Setting ``SECRET_KEY`` switches to production mode, where DEBUG defaults to
+off and every secret must come from the environment. ``.env.example`` lists every variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from dashboard.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_redis_url,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("SWITCHBOARD_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+PRODUCTION = "SECRET_KEY" in os.environ
+DEBUG = env_bool("DEBUG", not PRODUCTION)
+
+
+def _local_secret(filename: str, make: str) -> str:
+    """A secret for the embedded default, made once and kept under var/ so restarts keep sessions
+    and encrypted keys readable. Production must pass secrets in the environment instead."""
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            f"{filename.upper()} must be set in the environment when SECRET_KEY is set (production mode)."
+        )
+    path = VAR_DIR / filename
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(make)
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret("secret_key", secrets.token_urlsafe(50))
+if PRODUCTION and len(SECRET_KEY) < 50:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 50 characters long.")
+
+
+def _fernet_key() -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+# Comma-separated Fernet keys: the first encrypts, all decrypt, so a key can be rotated by putting
+# the new one first and running `manage.py rotate_deployment_keys`.
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEY", []) or [
+    _local_secret("field_encryption_key", _fernet_key())
+]
+
+ALLOWED_HOSTS = env_list(
+    "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"] if DEBUG else []
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must list the console's host names in production.")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "django_htmx",
+    "template_partials",
+    "apps.accounts",
+    "apps.audit",
+    "apps.deployments",
+    "apps.health",
+    "apps.threads",
+    "apps.runs",
+    "apps.inbox",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "dashboard.urls"
+ASGI_APPLICATION = "dashboard.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "apps.accounts.context_processors.teams",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'switchboard.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Daphne, Celery workers and beat write at once: WAL and immediate transactions avoid
+    # "database is locked" under that concurrency.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0, minimum=0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "accounts:login"
+# Failed logins allowed per client address per minute before the login form refuses.
+LOGIN_FAILURES_PER_MINUTE = env_int("LOGIN_FAILURES_PER_MINUTE", 20, minimum=1)
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
+if DEBUG:
+    # The embedded default serves static files from the apps through finders; WhiteNoise still
+    # expects its root to exist.
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+REDIS_URL = env_redis_url("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every Redis key Switchboard writes (broker, channel layer, caches) starts with this, so one Redis
+# can serve several consoles, and concurrent test runs never see each other's tasks or events.
+REDIS_PREFIX = env_str("SWITCHBOARD_REDIS_PREFIX", "switchboard")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 times out socket reads after 5 s, exactly the layer's blocking-pop
+            # wait: idle consumers then die with "Timeout reading". Give reads more room.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": f"{REDIS_PREFIX}:ws",
+            "capacity": env_int("CHANNEL_CAPACITY", 100, minimum=1),
+            "expiry": 60,
+        },
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_PREFIX}:celery:",
+    # Celery only rings the doorbell: a lease row decides who relays a run, so a redelivery after
+    # this timeout is harmless. It still bounds how long a task lost with its worker waits.
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    # How often a worker looks for unacked messages past the visibility timeout (kombu's default
+    # sweep is every 10 x 10 s). Relays claim by lease, so a prompt redelivery is harmless.
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10, minimum=1),
+    "unacked_restore_throttle": 1,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_EXPIRES = 3600
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
+    # Relays wait on the network for a run's whole life: their own queue, served by a thread pool.
+    "apps.runs.tasks.relay_run": {"queue": "relay"},
+}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "runs-reap-expired-leases": {
+        "task": "apps.runs.tasks.reap_expired_leases",
+        "schedule": float(env_int("RUNS_REAPER_INTERVAL", 5, minimum=1)),
+    },
+    # Mirror every deployment's threads into the index (apps.threads.tasks).
+    "threads-sync-all": {
+        "task": "threads.sync_all",
+        "schedule": float(env_int("THREADS_SYNC_INTERVAL", 60, minimum=5)),
+    },
+}
+
+# Live runs (apps.runs). A relay holds a lease on its run for RUNS_LEASE_SECONDS and renews it
+# every RUNS_HEARTBEAT_SECONDS (and with every event it stores); the beat reaper re-enqueues runs
+# whose lease ran out, so a killed relay is replaced within lease + reaper interval.
+RUNS_LEASE_SECONDS = env_int("RUNS_LEASE_SECONDS", 10, minimum=2)
+RUNS_HEARTBEAT_SECONDS = env_int("RUNS_HEARTBEAT_SECONDS", 3, minimum=1)
+if RUNS_HEARTBEAT_SECONDS * 2 > RUNS_LEASE_SECONDS:
+    raise ImproperlyConfigured(
+        "RUNS_HEARTBEAT_SECONDS must be at most half of RUNS_LEASE_SECONDS, or leases lapse."
+    )
+# A queued run nobody claimed is re-enqueued after this many seconds (the message was lost).
+RUNS_REDISPATCH_SECONDS = env_int("RUNS_REDISPATCH_SECONDS", 30, minimum=1)
+# Times a relay reconnects to a deployment that stopped answering before it fails the run.
+RUNS_MAX_RECONNECTS = env_int("RUNS_MAX_RECONNECTS", 5, minimum=0)
+# Websocket flow control: events sent but not yet acknowledged by the page before the consumer
+# stops forwarding live events and lets the page catch up from the log (bounded memory per socket).
+RUNS_WS_WINDOW = env_int("RUNS_WS_WINDOW", 500, minimum=10)
+# Seconds between a consumer's checks of the log (lost live events) and of the viewer's access.
+RUNS_WS_SYNC_SECONDS = env_int("RUNS_WS_SYNC_MS", 1000, minimum=50) / 1000
+
+# Loopback deployments are allowed only where settings say so: the embedded demo deployment runs
+# on 127.0.0.1, but a shared console must not let a team point it at its own host's services.
+ALLOW_LOOPBACK_DEPLOYMENTS = env_bool("ALLOW_LOOPBACK_DEPLOYMENTS", DEBUG)
+# Set by the launcher when it starts the embedded graph server; registered as "Local demo".
+DEMO_DEPLOYMENT_URL = env_str("SWITCHBOARD_DEMO_URL", "")
+# Seconds a view waits on a deployment before it tells the operator the deployment is slow.
+DEPLOYMENT_TIMEOUT = env_int("DEPLOYMENT_TIMEOUT", 10, minimum=1)
+
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "switchboard@localhost")
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
+
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}, "daphne": {"level": "WARNING"}},
+}

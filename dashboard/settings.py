@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.teams",
             ],
+            "builtins": ["template_partials.templatetags.partials"],
         },
     },
 ]
@@ -243,6 +244,9 @@ RUNS_WS_SYNC_SECONDS = env_int("RUNS_WS_SYNC_MS", 1000, minimum=50) / 1000
 # Loopback deployments are allowed only where settings say so: the embedded demo deployment runs
 # on 127.0.0.1, but a shared console must not let a team point it at its own host's services.
 ALLOW_LOOPBACK_DEPLOYMENTS = env_bool("ALLOW_LOOPBACK_DEPLOYMENTS", DEBUG)
+# Private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10) hold most self-hosted
+# deployments, so they are allowed unless a console facing untrusted teams turns them off.
+ALLOW_PRIVATE_DEPLOYMENTS = env_bool("ALLOW_PRIVATE_DEPLOYMENTS", True)
 # Set by the launcher when it starts the embedded graph server; registered as "Local demo".
 DEMO_DEPLOYMENT_URL = env_str("SWITCHBOARD_DEMO_URL", "")
 # Seconds a view waits on a deployment before it tells the operator the deployment is slow.

@@ -1,0 +1,57 @@
+"""Read-side lookups for teams and memberships, scoped to the user asking.
+
+Views of other apps find teams through here (never through ``apps.accounts.models``).
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+
+from apps.accounts.models import Membership, Team
+from apps.accounts.permissions import Action, AnyUser, require, teams_for
+
+# The session key holding the id of the team the user works in (see ``current_team``).
+CURRENT_TEAM_SESSION_KEY = "switchboard_team_id"
+
+
+def get_team_for(user: AnyUser, slug: str, action: Action = "view") -> Team:
+    """One of the user's teams, or 404 (another team's slug stays secret); then 403 naming the
+    role needed when the user's role there is too weak for ``action``."""
+    team = teams_for(user).filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team.")
+    require(user, action, team)
+    return team
+
+
+def members_of(team: Team) -> QuerySet[Membership]:
+    return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
+
+
+def current_team(request: HttpRequest) -> Team | None:
+    """The team the user works in: the one picked with the team switcher, if the user is still a
+    member of it, else their first team (by name). None for users without a team.
+
+    Lists across the console filter over all the user's teams; this team is the default for
+    creating things (deployments) and for the team admin pages.
+    """
+    teams = teams_for(request.user)
+    picked = request.session.get(CURRENT_TEAM_SESSION_KEY)
+    if isinstance(picked, int):
+        team = teams.filter(pk=picked).first()
+        if team is not None:
+            return team
+    return teams.order_by("name").first()
+
+
+def get_membership_in(team: Team, membership_id: int) -> Membership:
+    """A membership of ``team`` (already found for the user), or 404."""
+    membership = (
+        Membership.objects.filter(team=team, pk=membership_id)
+        .select_related("user", "team")
+        .first()
+    )
+    if membership is None:
+        raise Http404("No such member.")
+    return membership

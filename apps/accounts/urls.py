@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from apps.accounts import views
+
+app_name = "accounts"
+urlpatterns = [
+    path("login/", views.login_view, name="login"),
+    path("logout/", views.logout_view, name="logout"),
+    path("switch-team/", views.switch_team, name="switch_team"),
+    path("teams/", views.team_list, name="teams"),
+    path("teams/<slug:team_slug>/", views.team_detail, name="team"),
+    path("teams/<slug:team_slug>/members/", views.add_member, name="add_member"),
+    path(
+        "teams/<slug:team_slug>/members/<int:membership_id>/role/",
+        views.change_role,
+        name="change_role",
+    ),
+    path(
+        "teams/<slug:team_slug>/members/<int:membership_id>/remove/",
+        views.remove_member,
+        name="remove_member",
+    ),
+]

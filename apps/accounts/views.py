@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from apps.accounts import selectors, services, throttle
+from apps.accounts.forms import AddMemberForm, ChangeRoleForm, SwitchTeamForm
+from apps.accounts.http import AuthenticatedHttpRequest
+from apps.accounts.models import Membership, Role, Team
+from apps.accounts.permissions import can, role_in, teams_for
+
+
+def _next_url(request: HttpRequest, default: str = "/") -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or default
+    if url_has_allowed_host_and_scheme(
+        candidate, {request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+@require_http_methods(["GET", "POST"])
+@sensitive_post_parameters("password")
+@never_cache
+def login_view(request: HttpRequest) -> HttpResponse:
+    context = {"next": _next_url(request)}
+    if request.method != "POST":
+        return render(request, "accounts/login.html", {**context, "form": AuthenticationForm()})
+    username = request.POST.get("username", "")[:150]
+    address = throttle.client_address(request)
+    if throttle.login_refused(address, username):
+        # Refused before the password is checked, with the same words for every username.
+        form = AuthenticationForm(initial={"username": username})
+        return render(
+            request,
+            "accounts/login.html",
+            {**context, "form": form, "refused": throttle.REFUSED_MESSAGE},
+            status=429,
+        )
+    form = AuthenticationForm(request, data=request.POST)
+    if form.is_valid():
+        login(request, form.get_user())
+        return HttpResponseRedirect(_next_url(request))
+    throttle.note_login_failure(address, username)
+    return render(request, "accounts/login.html", {**context, "form": form})
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return HttpResponseRedirect("/accounts/login/")
+
+
+@require_POST
+@login_required
+def switch_team(request: AuthenticatedHttpRequest) -> HttpResponse:
+    form = SwitchTeamForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("Choose a team to switch to.", status=400)
+    team = selectors.get_team_for(request.user, form.cleaned_data["team"])
+    request.session[selectors.CURRENT_TEAM_SESSION_KEY] = team.pk
+    messages.success(request, f"You are now working in {team.name}.")
+    return HttpResponseRedirect(_next_url(request, default=f"/accounts/teams/{team.slug}/"))
+
+
+@require_GET
+@login_required
+def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    memberships = (
+        Membership.objects.filter(user=request.user, team__in=teams_for(request.user))
+        .select_related("team")
+        .order_by("team__name")
+    )
+    return render(request, "accounts/team_list.html", {"memberships": memberships})
+
+
+def _render_team(
+    request: AuthenticatedHttpRequest,
+    team: Team,
+    *,
+    add_form: AddMemberForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "team": team,
+        "members": selectors.members_of(team),
+        "my_role": role_in(request.user, team.pk),
+        "is_admin": can(request.user, "administer", team),
+        "roles": Role.choices,
+        "add_form": add_form or AddMemberForm(),
+        "error": error,
+    }
+    template = "accounts/team_detail.html"
+    if request.htmx:
+        template += "#members"
+        # htmx does not swap 4xx responses: the error must arrive as a 200 to be shown.
+        status = 200
+    return render(request, template, context, status=status)
+
+
+@require_GET
+@login_required
+def team_detail(request: AuthenticatedHttpRequest, team_slug: str) -> HttpResponse:
+    team = selectors.get_team_for(request.user, team_slug)
+    return _render_team(request, team)
+
+
+def _get_membership_for_admin(
+    request: AuthenticatedHttpRequest, team_slug: str, membership_id: int
+) -> Membership:
+    team = selectors.get_team_for(request.user, team_slug, "administer")
+    return selectors.get_membership_in(team, membership_id)
+
+
+def _done(request: AuthenticatedHttpRequest, team: Team, message: str) -> HttpResponse:
+    if request.htmx:
+        response = _render_team(request, team)
+        response["HX-Trigger"] = "membersChanged"
+        return response
+    messages.success(request, message)
+    return HttpResponseRedirect(f"/accounts/teams/{team.slug}/")
+
+
+@require_POST
+@login_required
+def add_member(request: AuthenticatedHttpRequest, team_slug: str) -> HttpResponse:
+    team = selectors.get_team_for(request.user, team_slug, "administer")
+    form = AddMemberForm(request.POST)
+    if not form.is_valid():
+        return _render_team(request, team, add_form=form, status=400)
+    try:
+        membership = services.do_add_member(
+            actor=request.user,
+            team=team,
+            username=form.cleaned_data["username"],
+            role=Role(form.cleaned_data["role"]),
+            request=request,
+        )
+    except services.MembershipError as error:
+        form.add_error("username", str(error))
+        return _render_team(request, team, add_form=form, status=400)
+    return _done(request, team, f"Added {membership.user.get_username()} to {team.name}.")
+
+
+@require_POST
+@login_required
+def change_role(
+    request: AuthenticatedHttpRequest, team_slug: str, membership_id: int
+) -> HttpResponse:
+    membership = _get_membership_for_admin(request, team_slug, membership_id)
+    form = ChangeRoleForm(request.POST)
+    if not form.is_valid():
+        return _render_team(
+            request, membership.team, error="Choose viewer, operator or admin.", status=400
+        )
+    try:
+        services.do_change_role(
+            actor=request.user,
+            membership=membership,
+            role=Role(form.cleaned_data["role"]),
+            request=request,
+        )
+    except services.MembershipError as error:
+        return _render_team(request, membership.team, error=str(error), status=400)
+    name = membership.user.get_username()
+    return _done(request, membership.team, f"{name} is now {form.cleaned_data['role']}.")
+
+
+@require_POST
+@login_required
+def remove_member(
+    request: AuthenticatedHttpRequest, team_slug: str, membership_id: int
+) -> HttpResponse:
+    membership = _get_membership_for_admin(request, team_slug, membership_id)
+    try:
+        services.do_remove_member(actor=request.user, membership=membership, request=request)
+    except services.MembershipError as error:
+        return _render_team(request, membership.team, error=str(error), status=400)
+    name = membership.user.get_username()
+    return _done(request, membership.team, f"Removed {name} from {membership.team.name}.")

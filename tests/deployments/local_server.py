@@ -1,0 +1,64 @@
+"""A real HTTP server on 127.0.0.1 for tests that need a deployment to misbehave in a precise way
+(redirect, refuse the key, hang). It records every request it gets."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Answer:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b'{"ok": true}'
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class LocalServer:
+    url: str
+    requests: list[Recorded]
+
+
+@contextmanager
+def local_server(answer: Callable[[Recorded], Answer]) -> Iterator[LocalServer]:
+    requests: list[Recorded] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _handle(self) -> None:
+            recorded = Recorded(
+                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}
+            )
+            requests.append(recorded)
+            reply = answer(recorded)
+            self.send_response(reply.status)
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            self.wfile.write(reply.body)
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", requests)
+    finally:
+        server.shutdown()
+        server.server_close()

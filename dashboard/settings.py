@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "apps.threads",
     "apps.runs",
     "apps.inbox",
+    "apps.workflow",
 ]
 
 MIDDLEWARE = [
@@ -114,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.teams",
+                "apps.inbox.context_processors.inbox_count",
             ],
             "builtins": ["template_partials.templatetags.partials"],
         },
@@ -219,6 +221,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "threads-sync-all": {
         "task": "threads.sync_all",
         "schedule": float(env_int("THREADS_SYNC_INTERVAL", 60, minimum=5)),
+    },
+    # Team workflow (apps.workflow): announce new inbox items, apply timeouts' default actions.
+    "workflow-notify-new-items": {
+        "task": "apps.workflow.tasks.notify_new_items",
+        "schedule": float(env_int("WORKFLOW_NOTIFY_INTERVAL", 15, minimum=1)),
+    },
+    "workflow-apply-timeouts": {
+        "task": "apps.workflow.tasks.apply_timeouts",
+        "schedule": float(env_int("WORKFLOW_TIMEOUTS_INTERVAL", 30, minimum=1)),
     },
 }
 

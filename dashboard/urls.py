@@ -3,6 +3,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.threads.views import home
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
@@ -11,5 +13,7 @@ urlpatterns = [
     path("threads/", include("apps.threads.urls")),
     path("runs/", include("apps.runs.urls")),
     path("inbox/", include("apps.inbox.urls")),
+    path("workflow/", include("apps.workflow.urls")),
     path("", include("apps.health.urls")),
+    path("", home, name="home"),
 ]

@@ -1,0 +1,179 @@
+"""Reads of the inbox, always scoped to the user's teams through ``deployments_for``.
+
+Other apps call ``inbox_count(user)``, ``pending_thread_ids(deployment)`` and
+``interrupts_for(user)``. The list's filters and keyset pages are here too: one query per page
+whatever the number of pending interrupts.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from apps.accounts.permissions import AnyUser, teams_for
+from apps.deployments.models import Deployment
+from apps.inbox.models import Decision, InboxPolicy, Interrupt, Status
+
+
+def interrupts_for(user: AnyUser) -> QuerySet[Interrupt]:
+    """Every interrupt record of every deployment the user may view."""
+    return Interrupt.objects.filter(team__in=teams_for(user))
+
+
+def pending_for(user: AnyUser) -> QuerySet[Interrupt]:
+    return interrupts_for(user).filter(status=Status.PENDING)
+
+
+def inbox_count(user: AnyUser) -> int:
+    """What the navigation badge shows: interrupts awaiting a decision on the user's teams."""
+    if not user.is_authenticated:
+        return 0
+    return pending_for(user).count()
+
+
+def thread_interrupts_for(user: AnyUser, deployment_id: int, thread_id: str) -> QuerySet[Interrupt]:
+    return interrupts_for(user).filter(deployment_id=deployment_id, thread_id=thread_id)
+
+
+def get_interrupt_for(user: AnyUser, pk: int) -> Interrupt:
+    try:
+        return interrupts_for(user).select_related("deployment").get(pk=pk)
+    except Interrupt.DoesNotExist:
+        raise Http404("No such interrupt.") from None
+
+
+def pending_thread_ids(deployment: Deployment) -> set[str]:
+    """Threads of ``deployment`` with an interrupt still pending in the inbox (for syncs that
+    must close them when a thread is no longer interrupted)."""
+    return set(
+        Interrupt.objects.filter(deployment=deployment, status=Status.PENDING)
+        .values_list("thread_id", flat=True)
+        .distinct()
+    )
+
+
+def decisions_on(interrupts: list[Interrupt]) -> dict[int, Decision]:
+    """The standing (not voided) decision of each interrupt that has one."""
+    rows = Decision.objects.filter(interrupt__in=interrupts, voided=False).select_related(
+        "decided_by", "run"
+    )
+    return {d.interrupt_id: d for d in rows}
+
+
+def recent_decisions(deployment_id: int, thread_id: str, limit: int = 20) -> list[Decision]:
+    return list(
+        Decision.objects.filter(deployment_id=deployment_id, interrupt__thread_id=thread_id)
+        .select_related("interrupt", "run")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
+def comment_required(deployment: Deployment) -> bool:
+    return InboxPolicy.objects.filter(deployment=deployment, comment_required=True).exists()
+
+
+def policies_for(deployment_ids: list[int]) -> dict[int, InboxPolicy]:
+    return {
+        p.deployment_id: p for p in InboxPolicy.objects.filter(deployment_id__in=deployment_ids)
+    }
+
+
+# --- the list -------------------------------------------------------------------------------
+
+AGES: dict[str, tuple[str, timedelta]] = {
+    # value -> (label, waiting at least this long)
+    "5m": ("waiting 5 minutes or more", timedelta(minutes=5)),
+    "1h": ("waiting an hour or more", timedelta(hours=1)),
+    "1d": ("waiting a day or more", timedelta(days=1)),
+    "7d": ("waiting a week or more", timedelta(days=7)),
+}
+
+
+@dataclass
+class InboxFilter:
+    deployment_ids: list[int] = field(default_factory=list)
+    graph: str = ""
+    action: str = ""
+    kind: str = ""
+    age: str = ""
+    newest_first: bool = False
+
+
+def filter_inbox(qs: QuerySet[Interrupt], f: InboxFilter) -> QuerySet[Interrupt]:
+    if f.deployment_ids:
+        qs = qs.filter(deployment_id__in=f.deployment_ids)
+    if f.graph:
+        qs = qs.filter(graph_id=f.graph)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.action:
+        # Also the node, so "review" finds generic questions asked by the review node.
+        needle = f.action.strip().lower()
+        qs = qs.filter(Q(action_names__contains=needle) | Q(node__iexact=needle))
+    if f.age in AGES:
+        qs = qs.filter(asked_at__lte=timezone.now() - AGES[f.age][1])
+    return qs
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(value: datetime, pk: int) -> str:
+    raw = json.dumps([value.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        when, pk = json.loads(raw)
+        parsed = parse_datetime(when)
+        if parsed is None or not isinstance(pk, int):
+            raise BadCursor(cursor)
+    except (ValueError, TypeError) as error:
+        raise BadCursor(cursor) from error
+    return parsed, pk
+
+
+@dataclass
+class Page:
+    rows: list[Interrupt]
+    next_cursor: str = ""
+
+
+def keyset_page(
+    qs: QuerySet[Interrupt], *, newest_first: bool, after: str = "", size: int = 50
+) -> Page:
+    """One page ordered by (asked_at, id), strictly after the ``after`` cursor. One query."""
+    if after:
+        when, pk = decode_cursor(after)
+        if newest_first:
+            qs = qs.filter(Q(asked_at__lt=when) | Q(asked_at=when, id__lt=pk))
+        else:
+            qs = qs.filter(Q(asked_at__gt=when) | Q(asked_at=when, id__gt=pk))
+    order = ["-asked_at", "-id"] if newest_first else ["asked_at", "id"]
+    rows = list(qs.select_related("deployment").order_by(*order)[: size + 1])
+    page = Page(rows[:size])
+    if len(rows) > size:
+        last = page.rows[-1]
+        page.next_cursor = encode_cursor(last.asked_at, last.pk)
+    return page
+
+
+def graph_choices(qs: QuerySet[Interrupt]) -> list[str]:
+    return sorted(g for g in qs.order_by().values_list("graph_id", flat=True).distinct() if g)
+
+
+def summary_of(interrupt: Interrupt) -> dict[str, Any]:
+    """What a list row shows about what is asked (escaped by the template)."""
+    names = [str(a.get("name", "")) for a in interrupt.actions if isinstance(a, dict)]
+    return {"names": names}

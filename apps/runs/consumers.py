@@ -1,0 +1,242 @@
+"""The websocket of the run page: replay the log after what the page has, then tail the group.
+
+Protocol (JSON frames). The page connects to ``/ws/runs/<run id>/?after=<last seq it has>``.
+
+Server → page:
+    {"type": "hello", "run_id", "status", "last_seq", "after"}   once, after the handshake
+    {"type": "event", "seq", "event", "ops"}                    every event, in seq order, once
+    {"type": "error", "message"}                                a bad frame or parameter
+Page → server:
+    {"type": "ack", "seq"}            the page has applied everything up to seq (flow control)
+    {"type": "backfill", "after"}     the page lacks events after ``after``: send them again
+
+Guarantees: the consumer sends seq ``n+1`` only after ``n``, whatever the channel layer drops or
+reorders: a live event that skips ahead makes it read the gap from the log; a sync tick reads the
+log when the layer dropped the last events of a burst. At most ``RUNS_WS_WINDOW`` events are
+unacknowledged: beyond that the consumer stops forwarding (Daphne has no backpressure, so
+sending more would only grow its buffers) and resumes from the log as the page acks, so a slow
+page re-syncs instead of growing memory.
+
+Access: authenticated in ``connect``; the team permission is re-checked before forwarding
+events (at most ``RECHECK_SECONDS`` old) and on every tick; logout (a ``session.ended`` group
+message) or a lost membership closes the socket with code 4403.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from apps.accounts.permissions import can
+from apps.runs import selectors
+from apps.runs.events import RunEventPayload, event_payload, run_group, user_group
+from apps.runs.models import Run
+
+CLOSE_NO_ACCESS = 4403
+RECHECK_SECONDS = 1.0
+PAGE = 200
+
+
+def _find_run_sync(user: Any, run_id: int) -> Run | None:
+    return selectors.runs_for(user).filter(pk=run_id).first()
+
+
+def _still_allowed_sync(user: Any, run: Run, session_key: str | None) -> bool:
+    from importlib import import_module
+
+    if session_key is not None:
+        store = import_module(settings.SESSION_ENGINE).SessionStore
+        if not store().exists(session_key):
+            return False
+    return can(user, "view", run)
+
+
+def _log_after_sync(run_id: int, after: int, limit: int) -> list[RunEventPayload]:
+    return [
+        event_payload(run_id, event.seq, event.event, event.data)
+        for event in selectors.events_after(run_id, after, limit)
+    ]
+
+
+def _last_seq_sync(run_id: int) -> int:
+    return int(Run.objects.filter(pk=run_id).values_list("last_seq", flat=True).first() or 0)
+
+
+_find_run = database_sync_to_async(_find_run_sync)
+_still_allowed = database_sync_to_async(_still_allowed_sync)
+_log_after = database_sync_to_async(_log_after_sync)
+_last_seq = database_sync_to_async(_last_seq_sync)
+
+
+def _parse_after(query_string: bytes) -> tuple[int, str]:
+    """The seq the page already has; malformed values replay everything, with a note."""
+    raw = parse_qs(query_string.decode("latin-1")).get("after", ["0"])[0]
+    try:
+        after = int(raw)
+    except ValueError:
+        return 0, f"after={raw[:40]!r} is not a sequence number; replaying the whole run."
+    if after < 0:
+        return 0, "after must not be negative; replaying the whole run."
+    return after, ""
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
+    run: Run
+    sent: int
+    acked: int
+    lagging: bool
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close()
+            return
+        run = await _find_run(user, int(self.scope["url_route"]["kwargs"]["run_id"]))
+        if run is None:
+            await self.close()
+            return
+        self.run = run
+        self.user = user
+        session = self.scope.get("session")
+        self.session_key = getattr(session, "session_key", None)
+        self.checked_at = time.monotonic()
+        self.lock = asyncio.Lock()
+        after, note = _parse_after(self.scope.get("query_string", b""))
+        last = await _last_seq(run.pk)
+        if after > last:
+            after, note = 0, f"after={after} is beyond this run's log; replaying the whole run."
+        self.sent = self.acked = after
+        self.lagging = False
+        # Join the group before reading the log: an event stored after the read is then
+        # delivered live, and one stored before is in the read; duplicates are dropped by seq.
+        await self.channel_layer.group_add(run_group(run.pk), self.channel_name)
+        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        await self.accept()
+        await self.send_json(
+            {
+                "type": "hello",
+                "run_id": run.pk,
+                "status": run.status,
+                "last_seq": last,
+                "after": after,
+            }
+        )
+        if note:
+            await self.send_json({"type": "error", "message": note})
+        await self.catch_up()
+        self.ticker = asyncio.create_task(self.tick())
+
+    async def disconnect(self, code: int) -> None:
+        ticker = getattr(self, "ticker", None)
+        if ticker is not None:
+            ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ticker
+        if hasattr(self, "run"):
+            await self.channel_layer.group_discard(run_group(self.run.pk), self.channel_name)
+            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+
+    # -- from the page -----------------------------------------------------------------------
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "ack":
+            seq = content.get("seq")
+            if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
+                await self.send_json({"type": "error", "message": "ack needs a seq >= 0."})
+                return
+            self.acked = max(self.acked, min(seq, self.sent))
+            if self.lagging and self.sent - self.acked <= settings.RUNS_WS_WINDOW // 2:
+                self.lagging = False
+                await self.catch_up()
+        elif kind == "backfill":
+            after = content.get("after")
+            if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+                await self.send_json({"type": "error", "message": "backfill needs after >= 0."})
+                return
+            async with self.lock:
+                self.sent = min(self.sent, after)
+                self.acked = min(self.acked, after)
+            await self.catch_up()
+        else:
+            await self.send_json(
+                {"type": "error", "message": "Unknown message: send ack or backfill."}
+            )
+
+    async def decode_json(self, text_data: str) -> Any:
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return None  # receive_json answers with an error frame
+
+    # -- from the group ----------------------------------------------------------------------
+
+    async def run_event(self, message: RunEventPayload) -> None:
+        if not await self.allowed():
+            return
+        async with self.lock:
+            seq = message["seq"]
+            if seq <= self.sent or self.lagging:
+                return  # a duplicate, or the page is behind and will catch up from the log
+            if seq == self.sent + 1 and self.sent - self.acked < settings.RUNS_WS_WINDOW:
+                await self.forward(message)
+                return
+        await self.catch_up()  # the layer dropped something in between: read the gap
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        await self.close(code=CLOSE_NO_ACCESS)
+
+    # -- internals ---------------------------------------------------------------------------
+
+    async def forward(self, payload: RunEventPayload) -> None:
+        await self.send_json(
+            {
+                "type": "event",
+                "seq": payload["seq"],
+                "event": payload["event"],
+                "ops": payload["ops"],
+            }
+        )
+        self.sent = payload["seq"]
+
+    async def catch_up(self) -> None:
+        """Send what the log has after ``sent``, within the window."""
+        async with self.lock:
+            while True:
+                room = settings.RUNS_WS_WINDOW - (self.sent - self.acked)
+                if room <= 0:
+                    self.lagging = True
+                    return
+                page = await _log_after(self.run.pk, self.sent, min(room, PAGE))
+                for payload in page:
+                    if payload["seq"] != self.sent + 1:
+                        return  # a hole in the log cannot happen; never skip over one
+                    await self.forward(payload)
+                if len(page) < min(room, PAGE):
+                    return
+
+    async def allowed(self) -> bool:
+        if time.monotonic() - self.checked_at < RECHECK_SECONDS:
+            return True
+        if await _still_allowed(self.user, self.run, self.session_key):
+            self.checked_at = time.monotonic()
+            return True
+        await self.close(code=CLOSE_NO_ACCESS)
+        return False
+
+    async def tick(self) -> None:
+        """Catch what the layer dropped at the end of a burst, and notice lost access."""
+        while True:
+            await asyncio.sleep(settings.RUNS_WS_SYNC_SECONDS)
+            self.checked_at = 0.0
+            if not await self.allowed():
+                return
+            if not self.lagging and await _last_seq(self.run.pk) > self.sent:
+                await self.catch_up()

@@ -1,0 +1,296 @@
+"""What travels from a relay to the pages watching a run: typed payloads and the one sender.
+
+The relay stores each event in the log, then calls ``RunEvents.broadcast`` with the payload built
+by ``event_payload``; the consumer builds the very same payload when it replays the log. A
+payload carries the event's sequence number, so pages drop duplicates and spot gaps, and a list
+of display operations ("ops") computed once here rather than once per viewer.
+
+Graph output is untrusted: ops carry plain text only, and the page inserts it with
+``textContent``; templates render the same text autoescaped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Coroutine
+from typing import Any, Literal, TypeAlias, TypedDict
+
+from channels.layers import get_channel_layer
+
+# Text of one op is cut here: a page shows a multi-megabyte state as its first part plus a note.
+MAX_TEXT = 20_000
+END_EVENT = "switchboard/end"
+
+
+class MessageOp(TypedDict):
+    op: Literal["message"]
+    id: str
+    role: str
+    text: str
+    mode: Literal["append", "replace"]
+
+
+class TextOp(TypedDict):
+    op: Literal["step", "values", "custom", "error", "meta", "interrupt", "other"]
+    label: str
+    text: str
+
+
+class StatusOp(TypedDict):
+    op: Literal["status"]
+    status: str
+    label: str
+    text: str
+
+
+Op: TypeAlias = MessageOp | TextOp | StatusOp
+
+
+class RunEventPayload(TypedDict):
+    """Group message for one stored event (``type`` is the consumer's handler name)."""
+
+    type: Literal["run.event"]
+    run_id: int
+    seq: int
+    event: str
+    ops: list[Op]
+
+
+class SessionEndedPayload(TypedDict):
+    """Group message to a user's sockets: they logged out, so every socket of theirs closes."""
+
+    type: Literal["session.ended"]
+
+
+def run_group(run_id: int) -> str:
+    return f"run-{run_id}"
+
+
+def user_group(user_id: int) -> str:
+    return f"user-{user_id}"
+
+
+def _json_text(data: Any) -> str:
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str)
+    except (TypeError, ValueError):
+        text = repr(data)
+    if len(text) > MAX_TEXT:
+        return f"{text[:MAX_TEXT]}\n… ({len(text) - MAX_TEXT} more characters not shown)"
+    return text
+
+
+def _content_text(content: Any) -> str:
+    """The text of a message's ``content``: a string, or a list of content blocks."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for block in content:
+            if isinstance(block, str):
+                parts.append(block)
+            elif isinstance(block, dict) and isinstance(block.get("text"), str):
+                parts.append(block["text"])
+        return "".join(parts)
+    return "" if content is None else _json_text(content)
+
+
+def _message_op(message: Any, mode: Literal["append", "replace"]) -> MessageOp | None:
+    if not isinstance(message, dict):
+        return None
+    raw_type = str(message.get("type") or message.get("role") or "ai")
+    role = raw_type.removesuffix("Chunk").removesuffix("MessageChunk").lower()
+    role = {"aimessage": "ai", "humanmessage": "human", "toolmessage": "tool"}.get(role, role)
+    text = _content_text(message.get("content"))
+    if message.get("tool_calls") and mode == "replace":
+        calls = ", ".join(str(call.get("name")) for call in message["tool_calls"] if call)
+        text = f"{text}\n[tool calls: {calls}]" if text else f"[tool calls: {calls}]"
+    return {
+        "op": "message",
+        "id": str(message.get("id") or "message"),
+        "role": role[:40],
+        "text": text[:MAX_TEXT],
+        "mode": mode,
+    }
+
+
+def present(event: str, data: Any) -> list[Op]:
+    """The display operations for one event. Pure: used by the relay and by replays."""
+    mode = event.split("|", 1)[0]
+    if mode == END_EVENT:
+        status = str(data.get("status", "")) if isinstance(data, dict) else ""
+        text = str(data.get("error", "")) if isinstance(data, dict) else ""
+        return [{"op": "status", "status": status, "label": status.capitalize(), "text": text}]
+    if mode == "metadata":
+        run_id = data.get("run_id") if isinstance(data, dict) else None
+        return [{"op": "meta", "label": "run", "text": f"upstream run {run_id}"}]
+    if mode == "messages":  # messages-tuple: [chunk with the delta, metadata]
+        if isinstance(data, list) and data:
+            op = _message_op(data[0], "append")
+            return [op] if op else []
+        return []
+    if mode in {"messages/partial", "messages/complete"}:  # accumulated content so far
+        ops: list[Op] = []
+        for message in data if isinstance(data, list) else []:
+            op = _message_op(message, "replace")
+            if op:
+                ops.append(op)
+        return ops
+    if mode == "messages/metadata":
+        return []
+    if mode == "updates":
+        ops = []
+        for node, update in data.items() if isinstance(data, dict) else []:
+            if node == "__interrupt__":
+                label = "interrupt" if update else "breakpoint"
+                ops.append({"op": "interrupt", "label": label, "text": _json_text(update)})
+            else:
+                ops.append({"op": "step", "label": str(node)[:200], "text": _json_text(update)})
+        return ops
+    if mode == "values":
+        return [{"op": "values", "label": "state", "text": _json_text(data)}]
+    if mode == "custom":
+        return [{"op": "custom", "label": "custom", "text": _json_text(data)}]
+    if mode == "error":
+        if isinstance(data, dict):
+            text = f"{data.get('error', 'Error')}: {data.get('message', '')}"
+        else:
+            text = _json_text(data)
+        return [{"op": "error", "label": "error", "text": text[:MAX_TEXT]}]
+    return [{"op": "other", "label": event[:200], "text": _json_text(data)}]
+
+
+def event_payload(run_id: int, seq: int, event: str, data: Any) -> RunEventPayload:
+    return {
+        "type": "run.event",
+        "run_id": run_id,
+        "seq": seq,
+        "event": event,
+        "ops": present(event, data),
+    }
+
+
+class _LoopThread:
+    """One event loop per process, on a daemon thread, for every group_send a relay makes.
+
+    channels_redis keeps its connection pools per event loop, and ``async_to_sync`` run from a
+    plain worker thread makes a new loop (and so new Redis connections) for every call. Sending
+    from hundreds of relay threads through this one loop reuses one pool.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pid = 0
+
+    def run(self, coro: Coroutine[Any, Any, None], timeout: float) -> None:
+        import os
+
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="run-events", daemon=True).start()
+                self._loop, self._pid = loop, os.getpid()
+            loop = self._loop
+        # Waiting for each send keeps a run's events in order on the wire.
+        asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+
+class RunEvents:
+    """The producer side: the only code that sends to a run's (or a user's) group."""
+
+    _loop = _LoopThread()
+    timeout = 5.0
+
+    @classmethod
+    def broadcast(cls, payload: RunEventPayload) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        cls._loop.run(layer.group_send(run_group(payload["run_id"]), payload), cls.timeout)
+
+    @classmethod
+    def end_sessions(cls, user_id: int) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        message: SessionEndedPayload = {"type": "session.ended"}
+        cls._loop.run(layer.group_send(user_group(user_id), message), cls.timeout)
+
+
+class MessageView(TypedDict):
+    id: str
+    role: str
+    text: str
+
+
+class EntryView(TypedDict):
+    seq: int
+    op: str
+    label: str
+    text: str
+
+
+class RunView(TypedDict):
+    """A run's log folded into what the page shows: the same ops the page's JS applies live."""
+
+    last_seq: int
+    messages: list[MessageView]
+    steps: list[EntryView]
+    values: str
+    custom: list[EntryView]
+    errors: list[EntryView]
+    meta: str
+    end_status: str
+    end_text: str
+
+
+def fold(events: list[tuple[int, str, Any]]) -> RunView:
+    """Fold ``(seq, event, data)`` in order into the page's panels."""
+    view: RunView = {
+        "last_seq": 0,
+        "messages": [],
+        "steps": [],
+        "values": "",
+        "custom": [],
+        "errors": [],
+        "meta": "",
+        "end_status": "",
+        "end_text": "",
+    }
+    by_id: dict[str, MessageView] = {}
+    for seq, event, data in events:
+        view["last_seq"] = seq
+        for op in present(event, data):
+            if op["op"] == "message":
+                message = by_id.get(op["id"])
+                if message is None:
+                    message = {"id": op["id"], "role": op["role"], "text": ""}
+                    by_id[op["id"]] = message
+                    view["messages"].append(message)
+                if op["mode"] == "append":
+                    message["text"] += op["text"]
+                else:
+                    message["text"] = op["text"]
+            elif op["op"] == "status":
+                view["end_status"], view["end_text"] = op["status"], op["text"]
+            elif op["op"] == "values":
+                view["values"] = op["text"]
+            elif op["op"] == "meta":
+                view["meta"] = op["text"]
+            else:
+                entry: EntryView = {
+                    "seq": seq,
+                    "op": op["op"],
+                    "label": op["label"],
+                    "text": op["text"],
+                }
+                if op["op"] == "custom":
+                    view["custom"].append(entry)
+                elif op["op"] == "error":
+                    view["errors"].append(entry)
+                else:
+                    view["steps"].append(entry)
+    return view

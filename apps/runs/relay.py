@@ -1,0 +1,343 @@
+"""The relay: follow one run on its deployment and store + broadcast every event.
+
+Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who relays. The steps:
+
+1. Claim the run with a conditional UPDATE; 0 rows means another relay has it: return.
+2. If the upstream run does not exist yet, create it through the SDK core with
+   ``stream_resumable=True`` and ``on_disconnect="continue"`` (the run keeps going on the
+   deployment whatever happens to us); otherwise (a takeover) rejoin it with ``join_stream``
+   from the last upstream event id stored.
+3. Per batch of events: store them with the next sequence numbers (fenced by the lease), then
+   broadcast them. A relay that lost its lease stores nothing and stops.
+4. At the end, finalise exactly once (a conditional UPDATE again) with the ``switchboard/end``
+   event, and update the thread index.
+
+Upstream event ids may repeat (the in-memory server stamps every event of one millisecond with
+the same ``<ms>-0`` id), and a rejoin replays only events *after* the id given. So a takeover
+rejoins after the last id *before* the final group of equal ids it stored, and skips the events
+of that group it already has.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+
+from apps.inbox.services import sync_thread_interrupts
+from apps.runs import lease
+from apps.runs.events import RunEvents, event_payload
+from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
+from apps.threads.services import mark_thread, upsert_thread
+from switchboard.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    NotFoundError,
+    RunFailedError,
+    ServerError,
+    SwitchboardError,
+)
+from switchboard.types import RunCreated, StreamPart
+
+log = logging.getLogger(__name__)
+
+TRANSIENT = (APIConnectionError, APITimeoutError, ServerError)
+# The console's run id travels in the upstream run's metadata, so a relay that took over before
+# the upstream run id was stored can still find the run instead of starting a second one.
+METADATA_KEY = "switchboard_run_id"
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+class _Follow:
+    """The state of one relay attempt on one run."""
+
+    def __init__(self, run: Run, owner: str) -> None:
+        self.run = run
+        self.owner = owner
+        self.upstream_run_id = run.upstream_run_id
+        self.upstream_saved = bool(run.upstream_run_id)
+        self.failed: RunFailedError | None = None
+        self.cancel_sent = False
+
+    # -- storing and broadcasting ------------------------------------------------------------
+
+    def store(self, parts: list[StreamPart]) -> None:
+        if lease.keeper.lost(self.run.pk, self.owner):
+            raise _LeaseLost
+        items = [(part.event, part.data, part.id or "") for part in parts]
+        announce = self.upstream_run_id if not self.upstream_saved else None
+        stored = lease.append(self.run.pk, self.owner, items, upstream_run_id=announce)
+        if stored is None:
+            raise _LeaseLost
+        if announce:
+            self.upstream_saved = True
+            self.check_cancel()
+        for item in stored:
+            RunEvents.broadcast(event_payload(self.run.pk, item.seq, item.event, item.data))
+
+    def on_run_created(self, created: RunCreated) -> None:
+        # Called on the SDK's loop thread, where the ORM may not run: only note the id; the
+        # relay thread stores it with the first events.
+        self.upstream_run_id = created["run_id"]
+
+    def check_cancel(self) -> None:
+        # The upstream id was written first and the flag is read second (the cancel service
+        # does the reverse): a cancel that raced with the run's creation is seen by one of us.
+        action = Run.objects.filter(pk=self.run.pk).values_list("cancel_requested", flat=True)
+        if action.first():
+            self.cancel_upstream()
+
+    def cancel_upstream(self) -> None:
+        from apps.runs.services import cancel_upstream
+
+        if not self.cancel_sent and self.upstream_run_id:
+            self.cancel_sent = True
+            cancel_upstream(self.run.pk)
+
+    # -- following -------------------------------------------------------------------------
+
+    def resume_point(self) -> tuple[str, str, int]:
+        """(Last-Event-ID to rejoin with, the last stored upstream id, how many stored events
+        carry it: the replay starts with those, and they are skipped)."""
+        events = RunEvent.objects.filter(run_id=self.run.pk).exclude(upstream_id="")
+        last_id = events.order_by("-seq").values_list("upstream_id", flat=True).first()
+        if not last_id:
+            return "0-0", "", 0
+        tail = events.filter(upstream_id=last_id).count()
+        before = (
+            events.exclude(upstream_id=last_id)
+            .order_by("-seq")
+            .values_list("upstream_id", flat=True)
+            .first()
+        )
+        return before or "0-0", last_id, tail
+
+    def find_upstream(self, client: Any) -> str:
+        """The upstream run carrying our id in its metadata, if an earlier relay created one."""
+        try:
+            runs = client.list_runs(self.run.thread_id, limit=20)
+        except NotFoundError:
+            return ""
+        for upstream in runs:
+            if (upstream.get("metadata") or {}).get(METADATA_KEY) == self.run.pk:
+                return str(upstream["run_id"])
+        return ""
+
+    def open(self, client: Any) -> tuple[Any, str, int]:
+        """The stream to follow, and the (upstream id, count) of replayed events to skip."""
+        run = self.run
+        if not self.upstream_run_id and run.claims > 1:
+            self.upstream_run_id = self.find_upstream(client)
+            if self.upstream_run_id:
+                if not lease.set_upstream(run.pk, self.owner, self.upstream_run_id):
+                    raise _LeaseLost
+                self.upstream_saved = True
+        if self.upstream_run_id:
+            resume_from, skip_id, skip = self.resume_point()
+            stream = client.join_stream(
+                run.thread_id, self.upstream_run_id, last_event_id=resume_from
+            )
+            return stream, skip_id, skip
+        stream = client.stream_run(
+            run.thread_id,
+            assistant_id=run.assistant_id,
+            input=run.input,
+            command=run.command,
+            stream_mode=run.stream_mode,
+            multitask_strategy=run.multitask_strategy,
+            checkpoint_id=run.checkpoint_id or None,
+            interrupt_before=run.interrupt_before,
+            interrupt_after=run.interrupt_after,
+            stream_resumable=True,
+            on_disconnect="continue",
+            if_not_exists="create",
+            metadata={METADATA_KEY: run.pk},
+            on_run_created=self.on_run_created,
+        )
+        return stream, "", 0
+
+    def follow_once(self, client: Any) -> None:
+        stream, skip_id, skip = self.open(client)
+        try:
+            for batch in _batches(stream):
+                if skip:
+                    kept = []
+                    for part in batch:
+                        if skip and part.id == skip_id:
+                            skip -= 1
+                            continue
+                        skip = 0
+                        kept.append(part)
+                    batch = kept
+                if batch:
+                    self.store(batch)
+        except RunFailedError as failure:
+            self.failed = failure
+            body = failure.body if isinstance(failure.body, dict) else None
+            data = body or {"error": failure.error_type or "Error", "message": failure.detail}
+            self.store([StreamPart("error", data, failure.event_id)])
+        finally:
+            _close(stream)
+
+    def outcome(self, client: Any) -> tuple[Status, str] | None:
+        """The final status, or None when the upstream run is still going (rejoin)."""
+        if self.failed is not None:
+            kind = f"{self.failed.error_type}: " if self.failed.error_type else ""
+            return Status.FAILED, f"{kind}{self.failed.detail}"
+        if not self.upstream_run_id:
+            return Status.FAILED, "The deployment did not start the run."
+        try:
+            upstream = client.get_run(self.run.thread_id, self.upstream_run_id)
+        except NotFoundError:
+            return Status.CANCELLED, "The run was rolled back on the deployment."
+        status = upstream.get("status")
+        if status in ("pending", "running"):
+            return None
+        if status == "interrupted":
+            return Status.CANCELLED, ""
+        if status in ("error", "timeout"):
+            return Status.FAILED, f"The deployment reports the run as {status}."
+        thread = client.get_thread(self.run.thread_id)
+        if thread.get("status") == "interrupted":
+            return Status.INTERRUPTED, ""
+        return Status.SUCCEEDED, ""
+
+
+def _batches(stream: Any) -> Iterator[list[StreamPart]]:
+    """Events as they arrived together: whole batches when the stream offers them."""
+    next_batch: Callable[[], list[StreamPart]] | None = getattr(stream, "next_batch", None)
+    if next_batch is not None:
+        while batch := next_batch():
+            yield batch
+        return
+    for part in stream:
+        yield [part]
+
+
+def _close(stream: Any) -> None:
+    close = getattr(stream, "close", None)
+    if close is not None:
+        try:
+            close()
+        except SwitchboardError:
+            log.debug("closing a stream failed", exc_info=True)
+
+
+def _backoff(attempt: int) -> float:
+    return float(min(5.0, 0.5 * 2**attempt) * (1 + random.random() / 4))
+
+
+def relay(run_id: int) -> str:
+    """Relay one run if its lease is free. Returns what happened, for logs and tests."""
+    owner = lease.new_owner()
+    if not lease.claim(run_id, owner):
+        return "not claimed"
+    lease.keeper.hold(run_id, owner)
+    try:
+        return _relay(run_id, owner)
+    except _LeaseLost:
+        log.warning("run %s: lease lost to another relay; stopping", run_id)
+        return "lease lost"
+    finally:
+        lease.keeper.drop(run_id, owner)
+
+
+def _relay(run_id: int, owner: str) -> str:
+    from apps.deployments.clients import sync_client_for
+
+    run = Run.objects.select_related("deployment").get(pk=run_id)
+    follow = _Follow(run, owner)
+    client = sync_client_for(run.deployment)
+    _index_busy(run)
+    attempt = 0
+    result: tuple[Status, str] | None = None
+    while result is None:
+        try:
+            follow.follow_once(client)
+            result = follow.outcome(client)
+            if result is None:
+                attempt += 1
+        except TRANSIENT as lost:
+            attempt += 1
+            if attempt > settings.RUNS_MAX_RECONNECTS:
+                result = (Status.FAILED, f"Lost the deployment: {lost}")
+                break
+            log.info("run %s: %s; rejoining (attempt %s)", run_id, lost, attempt)
+        except SwitchboardError as error:
+            # Refused outright (busy thread, bad input, unknown assistant, ...): nothing to follow.
+            result = (Status.FAILED, str(error))
+            break
+        if result is None:
+            if attempt > settings.RUNS_MAX_RECONNECTS:
+                result = (Status.FAILED, "The deployment stopped sending events.")
+                break
+            time.sleep(_backoff(attempt))
+            if lease.keeper.lost(run_id, owner):
+                raise _LeaseLost
+    status, message = result
+    end = lease.finish(run_id, owner, status, message)
+    if end is None:
+        raise _LeaseLost
+    RunEvents.broadcast(event_payload(run_id, end.seq, end.event, end.data))
+    _index_finished(run, client, status)
+    return status.value
+
+
+# -- the thread index and the inbox --------------------------------------------------------
+# Both are caches of the deployment: a failure to refresh them is logged and never stops a relay;
+# the next index sync catches up.
+
+
+def _index_busy(run: Run) -> None:
+    try:
+        mark_thread(run.deployment, run.thread_id, status="busy")
+    except DatabaseError:
+        log.exception("run %s: could not mark thread %s busy", run.pk, run.thread_id)
+
+
+def _index_finished(run: Run, client: Any, status: Status) -> None:
+    try:
+        thread = client.get_thread(run.thread_id)
+        upsert_thread(run.deployment, thread)
+        sync_thread_interrupts(run.deployment, run.thread_id, thread=thread)
+    except (SwitchboardError, DatabaseError):
+        log.exception("run %s: could not refresh thread %s in the index", run.pk, run.thread_id)
+
+
+# -- the reaper --------------------------------------------------------------------------
+
+
+def reap(enqueue: Callable[[int], object]) -> list[int]:
+    """Re-enqueue runs whose relay vanished: leases expired, or queued and never claimed.
+
+    A run is dispatched again at most once per lease period, claimed by a conditional UPDATE on
+    ``dispatched_at`` so that two reapers never both send it.
+    """
+    now = timezone.now()
+    lease_period = timedelta(seconds=settings.RUNS_LEASE_SECONDS)
+    expired = Run.objects.filter(status__in=ACTIVE_STATUSES, lease_expires_at__lt=now).exclude(
+        lease_owner=""
+    )
+    lost = Run.objects.filter(
+        status=Status.QUEUED,
+        lease_owner="",
+        created_at__lt=now - timedelta(seconds=settings.RUNS_REDISPATCH_SECONDS),
+    )
+    sent = []
+    for pk, dispatched_at in (expired | lost).values_list("pk", "dispatched_at"):
+        if dispatched_at is not None and dispatched_at > now - lease_period:
+            continue
+        if Run.objects.filter(pk=pk, dispatched_at=dispatched_at).update(dispatched_at=now):
+            enqueue(pk)
+            sent.append(pk)
+    return sent

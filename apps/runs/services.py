@@ -1,0 +1,214 @@
+"""Starting and cancelling runs: validation (``check_*``) and mutations (``do_*``).
+
+Each mutation writes its row and its audit entry in one transaction, and sends work to Celery
+only once that transaction has committed, so a relay never looks for a run that is not there.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any, Literal, TypeAlias
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from apps.accounts.permissions import AnyUser, require
+from apps.audit.services import record
+from apps.deployments.models import Deployment
+from apps.runs import lease
+from apps.runs.events import RunEvents, event_payload
+from apps.runs.models import Kind, Run, Status
+from switchboard.errors import NotFoundError, SwitchboardError
+
+log = logging.getLogger(__name__)
+
+RunKind: TypeAlias = Literal["input", "resume", "fork", "rerun"]
+CancelAction: TypeAlias = Literal["interrupt", "rollback"]
+
+STREAM_MODES = (
+    "values",
+    "updates",
+    "messages-tuple",
+    "messages",
+    "custom",
+    "tasks",
+    "checkpoints",
+    "debug",
+    "events",
+)
+DEFAULT_STREAM_MODES = ["values", "updates", "messages-tuple", "custom"]
+MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
+
+
+class RunRefused(Exception):
+    """The run cannot be started or cancelled as asked; the message says why, for the operator."""
+
+
+def check_start_run(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    kind: str,
+    input: Any,
+    command: Any,
+    stream_mode: list[str],
+    multitask_strategy: str,
+) -> None:
+    require(user, "operate", deployment)
+    if not deployment.enabled:
+        raise RunRefused("This deployment is disabled.")
+    if deployment.read_only:
+        raise RunRefused("This deployment is read-only: runs cannot be started on it.")
+    if kind not in Kind.values:
+        raise RunRefused(f"Unknown run kind {kind!r}.")
+    if kind == Kind.RESUME and command is None:
+        raise RunRefused("A resume needs a command.")
+    if not stream_mode:
+        raise RunRefused("Choose at least one stream mode.")
+    unknown = [mode for mode in stream_mode if mode not in STREAM_MODES]
+    if unknown:
+        raise RunRefused(f"Unknown stream mode: {', '.join(unknown)}.")
+    if multitask_strategy not in MULTITASK_STRATEGIES:
+        raise RunRefused(f"Unknown multitask strategy {multitask_strategy!r}.")
+
+
+def do_start_run(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    thread_id: str | None,
+    kind: RunKind,
+    input: Any = None,
+    command: Any = None,
+    stream_mode: list[str] | None = None,
+    multitask_strategy: str = "reject",
+    checkpoint_id: str | None = None,
+    interrupt_before: list[str] | str | None = None,
+    interrupt_after: list[str] | str | None = None,
+    assistant_id: str,
+    request: HttpRequest | None = None,
+) -> Run:
+    """Create the run (queued), audit it, and enqueue its relay once the transaction commits.
+
+    ``thread_id=None`` starts a new thread: its id is chosen here (so pages can link to it at
+    once) and the deployment creates it with the run. Raises ``PermissionDenied`` or
+    ``RunRefused``.
+    """
+    from apps.runs.tasks import relay_run
+
+    modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
+    check_start_run(
+        user=user,
+        deployment=deployment,
+        kind=kind,
+        input=input,
+        command=command,
+        stream_mode=modes,
+        multitask_strategy=multitask_strategy,
+    )
+    with transaction.atomic():
+        run = Run.objects.create(
+            team_id=deployment.team_id,
+            deployment=deployment,
+            thread_id=thread_id or str(uuid.uuid4()),
+            assistant_id=assistant_id,
+            kind=kind,
+            input=input,
+            command=command,
+            stream_mode=modes,
+            multitask_strategy=multitask_strategy,
+            checkpoint_id=checkpoint_id or "",
+            interrupt_before=interrupt_before or None,
+            interrupt_after=interrupt_after or None,
+            started_by_id=user.pk if user.is_authenticated else None,
+            dispatched_at=timezone.now(),
+        )
+        record(
+            actor=user,
+            action="run.start",
+            target=run,
+            team_id=deployment.team_id,
+            deployment_id=deployment.pk,
+            after=_audit_view(run),
+            request=request,
+        )
+        relay_run.delay_on_commit(run.pk)  # type: ignore[attr-defined]
+    return run
+
+
+def _audit_view(run: Run) -> dict[str, Any]:
+    return {
+        "thread_id": run.thread_id,
+        "assistant_id": run.assistant_id,
+        "kind": run.kind,
+        "input": run.input,
+        "command": run.command,
+        "stream_mode": run.stream_mode,
+        "multitask_strategy": run.multitask_strategy,
+        "checkpoint_id": run.checkpoint_id or None,
+        "interrupt_before": run.interrupt_before,
+        "interrupt_after": run.interrupt_after,
+    }
+
+
+def do_cancel_run(
+    *,
+    user: AnyUser,
+    run: Run,
+    action: CancelAction,
+    request: HttpRequest | None = None,
+) -> str:
+    """Cancel a run: at once if no relay has it yet, else on the deployment. Returns a message
+    for the operator. Raises ``PermissionDenied`` or ``RunRefused``."""
+    require(user, "operate", run)
+    if action not in ("interrupt", "rollback"):
+        raise RunRefused("Cancel with interrupt or rollback.")
+    with transaction.atomic():
+        locked = Run.objects.select_for_update().get(pk=run.pk)
+        if not locked.is_active:
+            raise RunRefused(f"This run has already finished ({locked.get_status_display()}).")
+        before = {"status": locked.status, "cancel_requested": locked.cancel_requested}
+        lease.request_cancel(locked.pk, action)
+        record(
+            actor=user,
+            action="run.cancel",
+            target=locked,
+            team_id=locked.team_id,
+            deployment_id=locked.deployment_id,
+            before=before,
+            after={"cancel_requested": action},
+            request=request,
+        )
+        # A run no relay has claimed yet ends here; the end event reaches open pages on commit.
+        end = lease.finish(locked.pk, None, Status.CANCELLED, "Cancelled before it started.")
+        if end is not None:
+            payload = event_payload(locked.pk, end.seq, end.event, end.data)
+            transaction.on_commit(lambda: RunEvents.broadcast(payload))
+    if end is not None:
+        return "Run cancelled before it started."
+    return cancel_upstream(run.pk)
+
+
+def cancel_upstream(run_id: int) -> str:
+    """Ask the deployment to cancel the run's upstream run, if it is known yet (the relay asks
+    again as soon as it learns the id). Returns a message for the operator."""
+    from apps.deployments.clients import sync_client_for
+
+    run = Run.objects.select_related("deployment").get(pk=run_id)
+    if not run.upstream_run_id:
+        return "Cancel requested: the run is being started and will be cancelled at once."
+    try:
+        sync_client_for(run.deployment).cancel_run(
+            run.thread_id,
+            run.upstream_run_id,
+            wait=False,
+            action="rollback" if run.cancel_requested == "rollback" else "interrupt",
+        )
+    except NotFoundError:
+        return "The deployment no longer has this run."
+    except SwitchboardError as error:
+        log.warning("run %s: cancel failed: %s", run_id, error)
+        return f"Cancel requested, but the deployment answered: {error}"
+    return "Cancel sent to the deployment."

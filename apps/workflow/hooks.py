@@ -1,0 +1,201 @@
+"""What the inbox calls into the team workflow (the inbox imports this module lazily, inside
+its functions, so neither app imports the other at load time).
+
+- ``before_decision(...)``: from ``apps.inbox.services.do_decide`` once the resume is composed
+  (so the values are final and valid) and before its transaction. Refuses, with a sentence:
+  an item someone else has claimed (``ClaimedByOther``); a decision the team's approval rules
+  reserve to a stronger role (``PermissionDenied`` naming it); and, for a decision a rule marks
+  risky, records the first approval and stops there (``AwaitingSecondApproval``), or refuses the
+  same person approving twice (``SameApproverTwice``). The second distinct approver of the
+  same values passes, and the inbox sends the resume.
+- ``item_appeared(team_id)``: on commit of a sync that opened items; queues their
+  notifications at once instead of at the next beat.
+
+Deciding releases the claim, completes the approval and settles the deadline through a
+``post_save`` receiver on the inbox's ``Decision`` (``receivers.py``), so the inbox need not
+call anything for that.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+
+from apps.accounts.models import Role
+from apps.accounts.permissions import AnyUser, role_in
+from apps.audit.services import record
+from apps.deployments.models import Deployment
+from apps.inbox.models import Interrupt
+from apps.inbox.services import InboxRefused
+from apps.workflow.actions import decision_types, fingerprint
+from apps.workflow.models import Approval, ApprovalRule
+from apps.workflow.selectors import live_claims, rules_matching, waiting_approvals
+from apps.workflow.services import format_when, is_system, user_id
+
+log = logging.getLogger(__name__)
+
+_RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
+
+
+class ClaimedByOther(InboxRefused):
+    """Someone else's claim is live on an item of the decision."""
+
+
+class AwaitingSecondApproval(InboxRefused):
+    """Recorded as the first approval of a risky decision: nothing was sent."""
+
+
+class SameApproverTwice(AwaitingSecondApproval):
+    """The person who gave the first approval tried to give the second."""
+
+
+def check_claims(user: AnyUser, rows: Sequence[Interrupt]) -> None:
+    for claim in live_claims(r.pk for r in rows).values():
+        if claim.claimed_by_id != user.pk:
+            raise ClaimedByOther(
+                f"{claim.claimed_by.get_username()} has claimed this item until "
+                f"{format_when(claim.expires_at)}: ask them, or a team admin can break the claim."
+            )
+
+
+def _matching(rules: list[ApprovalRule], tool: str, kind: str) -> list[ApprovalRule]:
+    return [r for r in rules if r.tool in ("", tool) and r.decision in ("", kind)]
+
+
+def check_rules(
+    user: AnyUser, deployment: Deployment, choices: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Raise ``PermissionDenied`` when a rule reserves one of ``choices`` to a stronger role;
+    return the choices a rule marks risky."""
+    rules = rules_matching(deployment.team_id, deployment.pk)
+    if not rules:
+        return []
+    role = role_in(user, deployment.team_id)
+    rank = _RANK[role] if role is not None else -1
+    risky = []
+    for tool, kind in choices:
+        matching = _matching(rules, tool, kind)
+        for rule in matching:
+            if rank < _RANK[Role(rule.min_role)]:
+                raise PermissionDenied(
+                    f"The team's approval rules reserve {kind} on {tool} to the {rule.min_role} role."
+                )
+        if any(r.risky for r in matching):
+            risky.append((tool, kind))
+    return risky
+
+
+def _first_approval(
+    user: AnyUser,
+    rows: Sequence[Interrupt],
+    digest: str,
+    summary: str,
+    waiting: Mapping[int, Approval],
+) -> None:
+    with transaction.atomic():
+        stale = [a.pk for a in waiting.values()]
+        Approval.objects.filter(pk__in=stale, state=Approval.State.WAITING).update(
+            state=Approval.State.SUPERSEDED
+        )
+        approvals = [
+            Approval.objects.create(
+                interrupt=row,
+                team_id=row.team_id,
+                fingerprint=digest,
+                summary=summary[:300],
+                approved_by_id=user_id(user),
+            )
+            for row in rows
+        ]
+        first = rows[0]
+        record(
+            actor=user,
+            action="workflow.first_approval",
+            target=approvals[0],
+            team_id=first.team_id,
+            deployment_id=first.deployment_id,
+            before={"superseded": stale} if stale else None,
+            after={"items": [r.pk for r in rows], "summary": summary, "fingerprint": digest},
+        )
+
+
+def check_four_eyes(
+    user: AnyUser, rows: Sequence[Interrupt], resume_values: Mapping[int, Any], summary: str
+) -> None:
+    """Pass only when someone else already approved exactly these values."""
+    digest = fingerprint(resume_values)
+    for attempt in range(2):
+        waiting = waiting_approvals(r.pk for r in rows)
+        same = [a for a in waiting.values() if a.fingerprint == digest]
+        if len(same) == len(rows):
+            mine = [a for a in same if a.approved_by_id == user.pk]
+            if not mine:
+                return
+            raise SameApproverTwice(
+                f"You gave the first approval at {format_when(mine[0].approved_at)}: this risky decision "
+                "needs a second, different operator."
+            )
+        try:
+            _first_approval(user, rows, digest, summary, waiting)
+        except IntegrityError:
+            if attempt:
+                raise
+            continue  # someone recorded a first approval at the same moment: look again
+        raise AwaitingSecondApproval(
+            f"Your approval of “{summary}” is recorded. This decision is marked risky: it is sent "
+            "when a second operator approves the same decision."
+        )
+
+
+def before_decision(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    rows: Sequence[Interrupt],
+    resume_values: Mapping[int, Any],
+    action: str = "answer",
+) -> None:
+    """The inbox's gate before a decision is written and sent (see the module docstring).
+
+    ``resume_values`` maps each row's pk to the value it gets (as composed by the SDK);
+    ``action`` is the inbox's ``Decision.Action`` (``answer``, ``raw``, ``continue``,
+    ``resolve``, ``edit_state``). The system (timeouts) carries out what an admin configured:
+    claims and rules do not apply to it.
+    """
+    if is_system(user):
+        return
+    check_claims(user, rows)
+    choices: list[tuple[str, str]] = []
+    for row in rows:
+        choices += decision_types(
+            row.kind,
+            row.actions if isinstance(row.actions, list) else [],
+            resume_values.get(row.pk),
+            node=row.node,
+            decision_action=action,
+        )
+    risky = check_rules(user, deployment, choices)
+    if risky:
+        summary = ", ".join(f"{kind} {tool}" for tool, kind in choices)
+        check_four_eyes(user, rows, {r.pk: resume_values.get(r.pk) for r in rows}, summary)
+
+
+def item_appeared(team_id: int) -> None:
+    """Queue notifications for the team's new items now. Never raises for the broker's sake:
+    the beat sweep announces them a little later anyway."""
+    from kombu.exceptions import OperationalError
+
+    from apps.workflow.tasks import notify_new_items
+
+    try:
+        notify_new_items.delay([team_id])
+    except OperationalError:
+        log.warning(
+            "could not enqueue notifications for team %s; the beat sweep will",
+            team_id,
+            exc_info=True,
+        )

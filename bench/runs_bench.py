@@ -1,0 +1,532 @@
+"""Live runs, measured against their floor and their peer in one run on this machine.
+
+    python -m bench.runs_bench [--quick]
+
+Starts everything it measures (a graph server serving graphs/, Daphne, relay workers, beat) on a
+database and Redis prefix of its own, and writes bench/results/runs.json plus a table:
+
+- B1 event latency deployment → page (relay → log → channel layer → Daphne → websocket) at 100
+  events/s, against (a) the raw redis-py PUBLISH → SUBSCRIBE hop and (b) the official
+  ``langgraph_sdk`` reading the same run's stream directly. Events are matched by position; the
+  page's extra delay over the direct reader is what the console adds.
+- B4 concurrent relays: N runs at 20 events/s each; lag = how far each event arrives behind the
+  graph's fixed emission schedule (chatty paces chunk k at t1 + (k-1)/rate); memory per relay
+  from the relay workers' RSS.
+- B5 seconds from SIGKILL of the relay worker to events flowing to the page again (default
+  lease, heartbeat and reaper settings, a second worker already running, beat running).
+- B6 "Run" pressed (HTTP POST of the form) → first event on the page, against
+  ``langgraph_sdk`` ``runs.stream`` → its first event.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+BASE = Path(__file__).resolve().parent.parent
+RESULTS = BASE / "bench" / "results"
+PG = "postgres://postgres@127.0.0.1:5432"
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def ms(values: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(pct(values, 0.5) * 1000, 3),
+        "p99_ms": round(pct(values, 0.99) * 1000, 3),
+        "n": len(values),
+    }
+
+
+def rss_kb(pid: int) -> int:
+    total = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            total = int(line.split()[1])
+    return total
+
+
+class Stack:
+    """The processes under test, on a database and a Redis prefix of their own."""
+
+    def __init__(self, jobs: int) -> None:
+        self.tag = f"bench{os.getpid()}"
+        self.tmp = Path(f"/tmp/{self.tag}")
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["psql", PG, "-qc", f"CREATE DATABASE {self.tag}"], check=True)
+        os.environ.update(
+            DATABASE_URL=f"{PG}/{self.tag}",
+            SWITCHBOARD_REDIS_PREFIX=self.tag,
+            DJANGO_SETTINGS_MODULE="dashboard.settings",
+            LOG_LEVEL="WARNING",
+            PYTHONPATH=str(BASE),
+        )
+        migrated = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"], cwd=BASE
+        )
+        if migrated.returncode:
+            subprocess.run(["psql", PG, "-qc", f"DROP DATABASE {self.tag}"], check=False)
+            raise SystemExit("migrate failed; see above")
+        import django
+
+        django.setup()
+        from tests.fixtures.workers import Process, _spawn
+
+        self.Process = Process
+        self._spawn = _spawn
+        self.procs: list[Any] = []
+        self.graph_url = self._graph_server(jobs)
+        self.daphne_url = self._daphne()
+        self.workers = [self.relay_worker(), self.relay_worker()]
+        self.procs.append(
+            _spawn(
+                "beat",
+                [
+                    str(Path(sys.executable).parent / "celery"),
+                    "-A",
+                    "dashboard",
+                    "beat",
+                    "-s",
+                    str(self.tmp / "beat-schedule"),
+                ],
+                dict(os.environ),
+                self.tmp,
+            )
+        )
+
+    def _graph_server(self, jobs: int) -> str:
+        from dashboard.embedded import free_port, graph_server_ok
+
+        app = self.tmp / "graphs"
+        app.mkdir(exist_ok=True)
+        for path in (BASE / "graphs").iterdir():
+            if path.is_file() and not (app / path.name).exists():
+                (app / path.name).symlink_to(path)
+        port = free_port()
+        env = {
+            **os.environ,
+            "LANGSMITH_TRACING": "false",
+            "LANGGRAPH_CLI_NO_ANALYTICS": "1",
+            "LANGSMITH_API_KEY": "",
+        }
+        proc = self._spawn(
+            "graph",
+            [
+                str(Path(sys.executable).parent / "langgraph"),
+                "dev",
+                "--no-browser",
+                "--no-reload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--config",
+                "langgraph.json",
+                "--n-jobs-per-worker",
+                str(jobs),
+            ],
+            env,
+            self.tmp,
+        )
+        self.procs.append(proc)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 90
+        while not graph_server_ok(url):
+            if time.monotonic() > deadline or not proc.alive:
+                raise RuntimeError(proc.log()[-2000:])
+            time.sleep(0.2)
+        return url
+
+    def _daphne(self) -> str:
+        from dashboard.embedded import free_port, port_answers
+
+        port = free_port()
+        proc = self._spawn(
+            "daphne",
+            [
+                str(Path(sys.executable).parent / "daphne"),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "dashboard.asgi:application",
+            ],
+            dict(os.environ),
+            self.tmp,
+        )
+        self.procs.append(proc)
+        while not port_answers("127.0.0.1", port):
+            time.sleep(0.1)
+        return f"http://127.0.0.1:{port}"
+
+    def relay_worker(self) -> Any:
+        proc = self._spawn(
+            "relay",
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "dashboard",
+                "worker",
+                "-Q",
+                "relay",
+                "-P",
+                "threads",
+                "-c",
+                "150",
+                "-n",
+                f"relay-{uuid.uuid4().hex[:6]}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "INFO",
+            ],
+            dict(os.environ),
+            self.tmp,
+        )
+        self.procs.append(proc)
+        while " ready." not in proc.log():
+            time.sleep(0.1)
+        return proc
+
+    def close(self) -> None:
+        for proc in reversed(self.procs):
+            proc.stop()
+        from django.db import connections
+
+        connections.close_all()
+        subprocess.run(
+            ["psql", PG, "-qc", f"DROP DATABASE IF EXISTS {self.tag} WITH (FORCE)"], check=False
+        )
+
+
+def _graph_cwd_patch() -> None:
+    """``_spawn`` runs children in the repo; the graph server must run in its app directory."""
+    import tests.fixtures.workers as workers
+
+    original = workers._spawn
+
+    def spawn(name: str, command: list[str], env: dict[str, str], log_dir: Path) -> Any:
+        if name != "graph":
+            return original(name, command, env, log_dir)
+        log_path = log_dir / f"{name}.log"
+        popen = subprocess.Popen(
+            command,
+            cwd=log_dir / "graphs",
+            env=env,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return workers.Process(name, popen, log_path)
+
+    workers._spawn = spawn
+
+
+def setup_people(stack: Stack) -> tuple[Any, Any, dict[str, str]]:
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    from apps.accounts.models import Membership, Role, Team
+    from apps.deployments.models import Deployment
+
+    team = Team.objects.create(name="Bench", slug="bench")
+    user = User.objects.create_user("bench", "b@example.org", "password")
+    Membership.objects.create(user=user, team=team, role=Role.OPERATOR)
+    deployment = Deployment.objects.create(team=team, name="bench", url=stack.graph_url)
+    client = Client()
+    client.force_login(user)
+    headers = {
+        "Cookie": f"sessionid={client.cookies['sessionid'].value}",
+        "Origin": "http://127.0.0.1",
+    }
+    return user, deployment, headers
+
+
+def start(user: Any, deployment: Any, chunks: int, rate: float) -> Any:
+    from apps.runs.services import do_start_run
+
+    return do_start_run(
+        user=user,
+        deployment=deployment,
+        thread_id=None,
+        kind="input",
+        input={"chunks": chunks, "rate": rate},
+        assistant_id="chatty",
+        stream_mode=["messages-tuple"],
+    )
+
+
+def page_times(
+    stack: Stack, run_id: int, headers: dict[str, str], out: list[float], timeout: float = 300
+) -> None:
+    from tests.fixtures.workers import PageReader
+
+    try:
+        page = PageReader(stack.daphne_url, run_id, headers)
+    except Exception as error:  # the machine is saturated: count the run as incomplete
+        print(f"run {run_id}: could not connect: {error}", file=sys.stderr)
+        return
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            frame = page.read(deadline - time.monotonic())
+            if frame["type"] == "event" and frame["event"] == "messages":
+                out.append(time.perf_counter())
+            if frame["type"] == "event" and frame["event"] == "switchboard/end":
+                return
+    except Exception as error:
+        print(f"run {run_id}: reader stopped: {error}", file=sys.stderr)
+    finally:
+        page.close()
+
+
+def redis_hop(samples: int) -> list[float]:
+    import redis
+
+    r = redis.Redis()
+    channel = f"hop-{uuid.uuid4().hex}"
+    sub = r.pubsub()  # type: ignore[no-untyped-call]
+    sub.subscribe(channel)
+    sub.get_message(timeout=1)
+    hops = []
+    for _ in range(samples):
+        t = time.perf_counter()
+        r.publish(channel, b"x")
+        while sub.get_message(timeout=1) is None:
+            pass
+        hops.append(time.perf_counter() - t)
+    return hops
+
+
+def b1(
+    stack: Stack, user: Any, deployment: Any, headers: dict[str, str], chunks: int
+) -> dict[str, Any]:
+    from langgraph_sdk import get_sync_client
+
+    from apps.runs.models import Run
+
+    run = start(user, deployment, chunks, 100)
+    page: list[float] = []
+    reader = threading.Thread(target=page_times, args=(stack, run.pk, headers, page))
+    reader.start()
+    while not Run.objects.get(pk=run.pk).upstream_run_id:
+        time.sleep(0.002)
+    run.refresh_from_db()
+    direct: list[float] = []
+    sdk = get_sync_client(url=stack.graph_url, api_key=None)
+    for part in sdk.runs.join_stream(
+        run.thread_id, run.upstream_run_id, stream_mode="messages-tuple", last_event_id="0-0"
+    ):
+        if part.event == "messages":
+            direct.append(time.perf_counter())
+    reader.join()
+    # The direct reader joined late and got a replay burst first: compare from 20 % in.
+    n = min(len(page), len(direct))
+    start_at = n // 5
+    delta = [page[k] - direct[k] for k in range(start_at, n)]
+    return {
+        "page_minus_direct": ms(delta),
+        "events": n,
+        "page_events": len(page),
+        "direct_events": len(direct),
+    }
+
+
+def b4(
+    stack: Stack,
+    user: Any,
+    deployment: Any,
+    headers: dict[str, str],
+    count: int,
+    chunks: int,
+    rate: float,
+) -> dict[str, Any]:
+    idle = sum(rss_kb(w.pid) for w in stack.workers)
+    runs = [start(user, deployment, chunks, rate) for _ in range(count)]
+    times: dict[int, list[float]] = {run.pk: [] for run in runs}
+    readers = [
+        threading.Thread(target=page_times, args=(stack, run.pk, headers, times[run.pk]))
+        for run in runs
+    ]
+    for reader in readers:
+        reader.start()
+    peak = idle
+    while any(reader.is_alive() for reader in readers):
+        peak = max(peak, sum(rss_kb(w.pid) for w in stack.workers))
+        time.sleep(0.5)
+    lags = []
+    for arrivals in times.values():
+        if arrivals:
+            first = arrivals[0]
+            lags += [max(0.0, t - first - k / rate) for k, t in enumerate(arrivals)]
+    complete = sum(1 for arrivals in times.values() if len(arrivals) == chunks)
+    return {
+        "runs": count,
+        "complete_runs": complete,
+        "lag": ms(lags),
+        "memory_per_relay_kb": round((peak - idle) / max(count, 1)),
+    }
+
+
+def b5(stack: Stack, user: Any, deployment: Any, headers: dict[str, str]) -> dict[str, Any]:
+    from apps.runs.models import Run
+    from apps.runs.services import do_cancel_run
+
+    run = start(user, deployment, 3000, 50)
+    arrivals: list[float] = []
+    reader = threading.Thread(target=page_times, args=(stack, run.pk, headers, arrivals))
+    reader.start()
+    while Run.objects.get(pk=run.pk).last_seq < 50:
+        time.sleep(0.05)
+    # The lease owner names the relay's host:pid: SIGKILL exactly that worker.
+    pid = int(Run.objects.get(pk=run.pk).lease_owner.split(":")[1])
+    victim = next(worker for worker in stack.workers if worker.pid == pid)
+    killed = time.perf_counter()
+    victim.kill()
+    stack.workers.remove(victim)
+    resumed = None
+    while time.perf_counter() - killed < 120 and resumed is None:
+        resumed = next((t for t in arrivals if t > killed + 0.05), None)
+        time.sleep(0.05)
+    stack.workers.append(stack.relay_worker())
+    do_cancel_run(user=user, run=Run.objects.get(pk=run.pk), action="interrupt")
+    reader.join(60)
+    return {"seconds_to_live_again": round(resumed - killed, 2) if resumed else None}
+
+
+def b6(stack: Stack, headers: dict[str, str], deployment: Any, repeats: int) -> dict[str, Any]:
+    import httpx
+    from langgraph_sdk import get_sync_client
+
+    from tests.fixtures.workers import PageReader
+
+    ours = []
+    session = headers["Cookie"].split("=", 1)[1]
+    with httpx.Client(base_url=stack.daphne_url, cookies={"sessionid": session}) as http:
+        http.get("/runs/new/")
+        token = http.cookies.get("csrftoken") or ""
+        for _ in range(repeats):
+            t = time.perf_counter()
+            response = http.post(
+                "/runs/new/",
+                data={
+                    "deployment": deployment.pk,
+                    "assistant_id": "chatty",
+                    "input": '{"chunks": 5, "rate": 0}',
+                    "stream_mode": "messages-tuple",
+                    "multitask_strategy": "reject",
+                    "csrfmiddlewaretoken": token,
+                },
+                headers={"X-CSRFToken": token, "Referer": stack.daphne_url + "/runs/new/"},
+            )
+            if response.status_code != 302:
+                raise RuntimeError(f"the form answered {response.status_code}")
+            run_id = int(response.headers["location"].rstrip("/").split("/")[-1])
+            page = PageReader(
+                stack.daphne_url,
+                run_id,
+                {**headers, "Cookie": f"{headers['Cookie']}; csrftoken={token}"},
+            )
+            while True:
+                frame = page.read()
+                if frame["type"] == "event":
+                    ours.append(time.perf_counter() - t)
+                    break
+            page.close()
+    theirs = []
+    sdk = get_sync_client(url=stack.graph_url, api_key=None)
+    for _ in range(repeats):
+        thread = sdk.threads.create()
+        t = time.perf_counter()
+        for _part in sdk.runs.stream(
+            thread["thread_id"],
+            "chatty",
+            input={"chunks": 5, "rate": 0},
+            stream_mode="messages-tuple",
+        ):
+            theirs.append(time.perf_counter() - t)
+            break
+    return {"ours": ms(ours), "langgraph_sdk": ms(theirs)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    quick = args.quick
+    sizes = [20, 50] if quick else [50, 100, 200]
+    _graph_cwd_patch()
+    stack = Stack(jobs=max(sizes) + 10)  # drops its database itself if it fails to start
+    results: dict[str, Any] = {"quick": quick, "machine_cpus": os.cpu_count()}
+    try:
+        user, deployment, headers = setup_people(stack)
+        hop = redis_hop(500 if quick else 2000)
+        results["hop"] = ms(hop)
+        results["B1"] = b1(stack, user, deployment, headers, 300 if quick else 1000)
+        print(json.dumps(results), flush=True)
+        results["B6"] = b6(stack, headers, deployment, 5 if quick else 15)
+        results["B4"] = [
+            b4(stack, user, deployment, headers, n, 60 if quick else 200, 20) for n in sizes
+        ]
+        print(json.dumps(results), flush=True)
+        results["B5"] = b5(stack, user, deployment, headers)
+    finally:
+        stack.close()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "runs.json").write_text(json.dumps(results, indent=2))
+    _table(results)
+    return 0
+
+
+def _table(r: dict[str, Any]) -> None:
+    hop, b1r, b6r = r["hop"], r["B1"], r["B6"]
+    extra = b1r["page_minus_direct"]
+    rows = [
+        ("hop: redis-py PUBLISH→SUBSCRIBE", f"p50 {hop['p50_ms']} ms  p99 {hop['p99_ms']} ms", ""),
+        (
+            "B1 page - direct langgraph_sdk",
+            f"p50 {extra['p50_ms']} ms  p99 {extra['p99_ms']} ms",
+            f"p50 <= 10x hop ({10 * hop['p50_ms']:.2f} ms): "
+            f"{'yes' if extra['p50_ms'] <= 10 * hop['p50_ms'] else 'no'}; p99 ≤ +5 ms: "
+            f"{'yes' if extra['p99_ms'] <= 5 else 'no'}",
+        ),
+        ("B6 Run → first event (ours)", f"p50 {b6r['ours']['p50_ms']} ms", ""),
+        (
+            "B6 runs.stream first event (sdk)",
+            f"p50 {b6r['langgraph_sdk']['p50_ms']} ms",
+            f"+{b6r['ours']['p50_ms'] - b6r['langgraph_sdk']['p50_ms']:.1f} ms (goal ≤ +30)",
+        ),
+    ]
+    for b4r in r["B4"]:
+        rows.append(
+            (
+                f"B4 {b4r['runs']} concurrent relays",
+                f"lag p99 {b4r['lag']['p99_ms']} ms, {b4r['complete_runs']} complete, "
+                f"{b4r['memory_per_relay_kb']} kB/relay",
+                "p99 ≤ 50 ms: " + ("yes" if b4r["lag"]["p99_ms"] <= 50 else "no"),
+            )
+        )
+    rows.append(
+        ("B5 SIGKILL relay → live again", f"{r['B5']['seconds_to_live_again']} s", "goal ≤ 20 s")
+    )
+    width = max(len(row[0]) for row in rows)
+    for name, value, verdict in rows:
+        print(f"{name:<{width}}  {value:<48}  {verdict}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

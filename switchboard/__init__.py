@@ -1,0 +1,83 @@
+"""Switchboard SDK: async and sync clients for LangGraph Server deployments.
+
+    from switchboard import Client, SyncClient
+
+``Client`` is the implementation (async); ``SyncClient`` runs it on a private loop thread.
+Errors form one tree rooted at ``SwitchboardError`` (see ``switchboard.errors``).
+"""
+
+from __future__ import annotations
+
+from switchboard import errors, types
+from switchboard._batch import BatchProgress, BatchResult
+from switchboard._client import Client
+from switchboard._hitl import (
+    InterruptAction,
+    InterruptRecord,
+    ResumeComposer,
+    is_paused_at_breakpoint,
+    needs_human,
+)
+from switchboard._http import RunStream
+from switchboard._sync import SyncClient, SyncRunStream
+from switchboard.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    AuthenticationError,
+    ConflictError,
+    GraphError,
+    GraphNotFoundError,
+    InputError,
+    NotFoundError,
+    RateLimitError,
+    RunFailedError,
+    ServerError,
+    SwitchboardError,
+    ThreadBusyError,
+)
+from switchboard.types import (
+    MultitaskStrategy,
+    RunCreated,
+    StreamMode,
+    StreamPart,
+    ThreadStreamMode,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BatchProgress",
+    "BatchResult",
+    "Client",
+    "ConflictError",
+    "GraphError",
+    "GraphNotFoundError",
+    "InputError",
+    "InterruptAction",
+    "InterruptRecord",
+    "MultitaskStrategy",
+    "NotFoundError",
+    "RateLimitError",
+    "ResumeComposer",
+    "RunCreated",
+    "RunFailedError",
+    "RunStream",
+    "ServerError",
+    "StreamMode",
+    "StreamPart",
+    "SwitchboardError",
+    "SyncClient",
+    "SyncRunStream",
+    "ThreadBusyError",
+    "ThreadStreamMode",
+    "__version__",
+    "errors",
+    "is_paused_at_breakpoint",
+    "needs_human",
+    "types",
+]

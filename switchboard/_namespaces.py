@@ -1,0 +1,181 @@
+"""``client.threads`` / ``client.runs`` / ``client.assistants``: the official ``langgraph_sdk``
+method names over the same ``Client`` methods (no second implementation).
+
+Run methods keep the official positional order ``(thread, assistant_id, *, input=...)``.
+"""
+
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import builtins
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypedDict, TypeVar, Unpack
+
+from switchboard._client import (
+    Client,
+    RunRef,
+    Strategy,
+    StreamModes,
+    Timeout,
+)
+from switchboard.types import (
+    All,
+    Checkpoint,
+    Command,
+    Config,
+    DisconnectMode,
+    Durability,
+    IfNotExists,
+    Run,
+    RunCreated,
+    ThreadRef,
+    ThreadState,
+)
+
+if TYPE_CHECKING:
+    from switchboard._http import RunStream
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class _Namespace:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+
+def _alias(fn: Callable[Concatenate[Client, P], T]) -> Callable[Concatenate[_Namespace, P], T]:
+    @functools.wraps(fn)
+    def method(self: _Namespace, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return fn(self._client, *args, **kwargs)
+
+    return method
+
+
+class _CommonRunOptions(TypedDict, total=False):
+    input: Any
+    command: Command | None
+    multitask_strategy: Strategy
+    checkpoint_id: str | None
+    checkpoint: Checkpoint | Mapping[str, Any] | None
+    interrupt_before: All | Sequence[str] | None
+    interrupt_after: All | Sequence[str] | None
+    metadata: Mapping[str, Any] | None
+    config: Config | None
+    context: Mapping[str, Any] | None
+    if_not_exists: IfNotExists | None
+    after_seconds: float | None
+    durability: Durability | None
+    webhook: str | None
+    headers: Mapping[str, str] | None
+    timeout: Timeout
+
+
+class CreateRunOptions(_CommonRunOptions, total=False):
+    stream_mode: StreamModes | None
+    stream_subgraphs: bool
+    stream_resumable: bool
+
+
+class StreamRunOptions(_CommonRunOptions, total=False):
+    stream_mode: StreamModes
+    stream_subgraphs: bool
+    stream_resumable: bool
+    on_disconnect: DisconnectMode | None
+    is_background: bool
+    on_run_created: Callable[[RunCreated], None] | None
+
+
+class WaitRunOptions(_CommonRunOptions, total=False):
+    on_disconnect: DisconnectMode | None
+    raise_error: bool
+
+
+class ThreadsNamespace(_Namespace):
+    create = _alias(Client.create_thread)
+    get = _alias(Client.get_thread)
+    update = _alias(Client.update_thread_metadata)
+    delete = _alias(Client.delete_thread)
+    search = _alias(Client.search_threads)
+    count = _alias(Client.count_threads)
+    copy = _alias(Client.copy_thread)
+    get_state = _alias(Client.get_thread_state)
+    update_state = _alias(Client.update_thread_state)
+    join_stream = _alias(Client.join_thread_stream)
+
+    async def get_history(
+        self,
+        thread: ThreadRef,
+        *,
+        limit: int = 10,
+        before: str | Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        checkpoint: Checkpoint | Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> builtins.list[ThreadState]:
+        """``get_state_history`` under its official name (``metadata`` is the filter)."""
+        return await self._client.get_state_history(
+            thread,
+            limit=limit,
+            before=before,
+            filter=metadata,
+            checkpoint=checkpoint,
+            headers=headers,
+            timeout=timeout,
+        )
+
+
+class RunsNamespace(_Namespace):
+    def stream(
+        self,
+        thread: ThreadRef | None,
+        assistant_id: str | None = None,
+        **options: Unpack[StreamRunOptions],
+    ) -> RunStream:
+        return self._client.stream_run(thread, assistant_id=assistant_id, **options)
+
+    async def create(
+        self,
+        thread: ThreadRef | None,
+        assistant_id: str | None = None,
+        **options: Unpack[CreateRunOptions],
+    ) -> Run:
+        return await self._client.create_run(thread, assistant_id=assistant_id, **options)
+
+    async def wait(
+        self,
+        thread: ThreadRef | None,
+        assistant_id: str | None = None,
+        **options: Unpack[WaitRunOptions],
+    ) -> Any:
+        return await self._client.wait_run(thread, assistant_id=assistant_id, **options)
+
+    get = _alias(Client.get_run)
+    cancel = _alias(Client.cancel_run)
+    join = _alias(Client.join_run)
+    join_stream = _alias(Client.join_stream)
+    delete = _alias(Client.delete_run)
+    list = _alias(Client.list_runs)
+
+
+class AssistantsNamespace(_Namespace):
+    search = _alias(Client.list_assistants)
+    count = _alias(Client.count_assistants)
+    get = _alias(Client.get_assistant)
+    get_graph = _alias(Client.get_graph)
+    get_schemas = _alias(Client.get_schemas)
+    get_subgraphs = _alias(Client.get_subgraphs)
+
+
+__all__ = [
+    "AssistantsNamespace",
+    "CreateRunOptions",
+    "RunRef",
+    "RunsNamespace",
+    "StreamRunOptions",
+    "ThreadsNamespace",
+    "WaitRunOptions",
+]

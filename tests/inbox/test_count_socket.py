@@ -1,0 +1,65 @@
+"""The navigation count over the websocket: sent on connect, pushed when the team's inbox changes."""
+
+from __future__ import annotations
+
+import pytest
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from apps.inbox.events import InboxEvents
+from apps.inbox.models import Interrupt, Kind
+from dashboard.asgi import application
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _badge(n: object) -> str:
+    return f'<span id="inbox-count" class="count" hx-swap-oob="true">{n}</span>'
+
+
+@sync_to_async
+def _open_interrupt(deployment, thread_id):
+    Interrupt.objects.create(
+        team_id=deployment.team_id,
+        deployment=deployment,
+        thread_id=thread_id,
+        checkpoint_id="cp",
+        interrupt_id="i",
+        kind=Kind.GENERIC,
+        asked_at=timezone.now(),
+    )
+    InboxEvents.changed([deployment.team_id])
+
+
+async def _connect(headers: dict[str, str]) -> WebsocketCommunicator:
+    socket = WebsocketCommunicator(
+        application,
+        "/ws/inbox/",
+        headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    )
+    connected, _ = await socket.connect(timeout=5)
+    assert connected
+    return socket
+
+
+async def test_the_count_is_pushed_when_an_interrupt_opens(
+    ws_login, bob, deployment_a, deployment_b
+):
+    headers = await sync_to_async(ws_login)(bob)
+    socket = await _connect(headers)
+    assert (await socket.receive_from(timeout=5)).strip() == _badge("")
+    await _open_interrupt(deployment_a, "00000000-0000-4000-8000-000000000001")
+    assert (await socket.receive_from(timeout=5)).strip() == _badge(1)
+    # Another team's interrupt is not counted, and not even announced to bob.
+    await _open_interrupt(deployment_b, "00000000-0000-4000-8000-000000000002")
+    assert await socket.receive_nothing(timeout=0.5)
+    await socket.disconnect()
+
+
+async def test_an_anonymous_socket_is_refused():
+    socket = WebsocketCommunicator(
+        application, "/ws/inbox/", headers=[(b"origin", b"http://127.0.0.1")]
+    )
+    connected, _ = await socket.connect(timeout=5)
+    assert not connected

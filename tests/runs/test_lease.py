@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.runs import lease, relay
+from apps.runs.models import Run, RunEvent, Status
+from tests.fixtures.runs import create_run
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def run(deployment_a) -> Run:
+    return create_run(deployment_a, status="queued")
+
+
+def test_it_lets_only_one_relay_claim_a_run(run):
+    assert lease.claim(run.pk, "first")
+    assert not lease.claim(run.pk, "second")
+    run.refresh_from_db()
+    assert (run.lease_owner, run.status, run.claims) == ("first", Status.STREAMING, 1)
+
+
+def test_it_lets_another_relay_claim_an_expired_lease(run):
+    assert lease.claim(run.pk, "first")
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert lease.claim(run.pk, "second")
+    run.refresh_from_db()
+    assert (run.lease_owner, run.claims) == ("second", 2)
+
+
+def test_it_never_claims_a_finished_run(run):
+    Run.objects.filter(pk=run.pk).update(status=Status.SUCCEEDED)
+    assert not lease.claim(run.pk, "first")
+
+
+def test_it_numbers_events_without_gaps_and_stores_the_last_upstream_id(run):
+    lease.claim(run.pk, "me")
+    first = lease.append(run.pk, "me", [("metadata", {"run_id": "u"}, "1-0")], upstream_run_id="u")
+    rest = lease.append(run.pk, "me", [("values", {"a": 1}, "2-0"), ("custom", {"b": 2}, "")])
+    assert first is not None
+    assert rest is not None
+    assert [s.seq for s in first + rest] == [1, 2, 3]
+    run.refresh_from_db()
+    assert (run.last_seq, run.last_event_id, run.upstream_run_id) == (3, "2-0", "u")
+    assert list(RunEvent.objects.filter(run=run).values_list("seq", "event")) == [
+        (1, "metadata"),
+        (2, "values"),
+        (3, "custom"),
+    ]
+
+
+def test_it_stores_nothing_for_a_relay_that_lost_its_lease(run):
+    lease.claim(run.pk, "old")
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    lease.claim(run.pk, "new")
+    assert lease.append(run.pk, "old", [("values", {}, "1-0")]) is None
+    assert lease.finish(run.pk, "old", Status.SUCCEEDED) is None
+    assert not RunEvent.objects.filter(run=run).exists()
+
+
+def test_it_finishes_a_run_exactly_once_with_an_end_event(run):
+    lease.claim(run.pk, "me")
+    lease.append(run.pk, "me", [("values", {}, "1-0")])
+    end = lease.finish(run.pk, "me", Status.SUCCEEDED)
+    assert end is not None
+    assert (end.seq, end.event, end.data["status"]) == (2, "switchboard/end", "succeeded")
+    assert lease.finish(run.pk, "me", Status.FAILED) is None
+    run.refresh_from_db()
+    assert (run.status, run.lease_owner, run.last_seq) == (Status.SUCCEEDED, "", 2)
+
+
+def test_it_renews_held_leases_and_reports_lost_ones(run, deployment_a):
+    other = create_run(deployment_a, status="queued")
+    lease.claim(run.pk, "me")
+    lease.claim(other.pk, "me")
+    Run.objects.filter(pk=other.pk).update(lease_owner="someone else")
+    assert lease.renew({run.pk: "me", other.pk: "me"}) == {other.pk}
+
+
+def test_the_reaper_re_enqueues_runs_whose_lease_expired_once_per_lease(run, deployment_a):
+    fresh = create_run(deployment_a, status="queued")
+    lease.claim(run.pk, "dead worker")
+    lease.claim(fresh.pk, "live worker")
+    Run.objects.filter(pk=run.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    sent: list[int] = []
+    assert relay.reap(sent.append) == [run.pk]
+    assert relay.reap(sent.append) == []
+    assert sent == [run.pk]
+
+
+def test_the_reaper_re_enqueues_a_queued_run_whose_message_was_lost(run, settings):
+    Run.objects.filter(pk=run.pk).update(
+        created_at=timezone.now() - timedelta(seconds=settings.RUNS_REDISPATCH_SECONDS + 1)
+    )
+    sent: list[int] = []
+    relay.reap(sent.append)
+    assert sent == [run.pk]

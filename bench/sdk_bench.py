@@ -8,10 +8,10 @@ Writes bench/results/sdk.json and prints a table:
   chatty run with four stream modes) served through ``httpx.MockTransport`` to
   ``switchboard.Client``/``SyncClient`` and to ``langgraph_sdk``'s async/sync clients, read in
   64 KiB network reads ("bulk", a fast producer or a replay) and one event per read ("trickle",
-  a live run). Goal: ours ≥ 1.5× theirs.
+  a live run). Goal: ours ≥ 1.5x theirs.
 - B3 request round trips (get thread state, search threads) against the same real
   ``langgraph dev`` (started here unless ``--url``), calls interleaved between clients, median
-  per call. Goal: ours ≤ 1.05× theirs; our sync client ≤ 1.2× our async client.
+  per call. Goal: ours ≤ 1.05x theirs; our sync client ≤ 1.2x our async client.
 - Memory while streaming 100,000 events: tracemalloc peak above the baseline, and growth
   between event 10,000 and the end (flat = no growth).
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import gc
 import json
 import os
@@ -61,7 +62,9 @@ def _async_transport(body: Body) -> httpx.MockTransport:
         for chunk in body():
             yield chunk
 
-    return httpx.MockTransport(lambda request: httpx.Response(200, headers=HEADERS, content=stream()))
+    return httpx.MockTransport(
+        lambda request: httpx.Response(200, headers=HEADERS, content=stream())
+    )
 
 
 def _sync_transport(body: Body) -> httpx.MockTransport:
@@ -172,7 +175,11 @@ async def memory(total: int) -> dict[str, Any]:
             async for part in c.runs.stream(THREAD_ID, "chatty", input={}):
                 yield part
 
-    return {"events": total, "ours": await _memory(ours, total), "theirs": await _memory(theirs, total)}
+    return {
+        "events": total,
+        "ours": await _memory(ours, total),
+        "theirs": await _memory(theirs, total),
+    }
 
 
 # -- B3: round trips ------------------------------------------------------------------------
@@ -200,6 +207,16 @@ def _time_sync_calls(call: Callable[[], Any], n: int) -> list[float]:
     return samples
 
 
+def _async_turn(
+    loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[Any]]
+) -> Callable[[int], list[float]]:
+    return lambda n: loop.run_until_complete(_time_calls(call, n))
+
+
+def _sync_turn(call: Callable[[], Any]) -> Callable[[int], list[float]]:
+    return lambda n: _time_sync_calls(call, n)
+
+
 def round_trips(url: str, rounds: int, per_round: int) -> dict[str, Any]:
     from langgraph_sdk import get_client, get_sync_client
 
@@ -218,51 +235,85 @@ def round_trips(url: str, rounds: int, per_round: int) -> dict[str, Any]:
         ),
     }
     results: dict[str, Any] = {}
-
-    async def async_side() -> dict[str, dict[str, list[float]]]:
-        ours = Client(url)
-        theirs = get_client(url=url, api_key=None)
-        samples: dict[str, dict[str, list[float]]] = {}
-        for op, (ours_call, theirs_call) in operations.items():
-            samples[op] = {"ours": [], "theirs": []}
-            await _time_calls(lambda: ours_call(ours), 20)  # warm up both pools
-            await _time_calls(lambda: theirs_call(theirs), 20)
-            for _ in range(rounds):
-                samples[op]["ours"] += await _time_calls(lambda: ours_call(ours), per_round)
-                samples[op]["theirs"] += await _time_calls(lambda: theirs_call(theirs), per_round)
-        await ours.aclose()
-        await theirs.aclose()
-        return samples
-
-    async_samples = asyncio.run(async_side())
-
-    ours_sync = SyncClient(url)
-    theirs_sync = get_sync_client(url=url, api_key=None)
-    sync_samples: dict[str, dict[str, list[float]]] = {}
+    # All four clients take turns, round after round, so that drift on this shared machine
+    # (other processes, the server's own state) reaches them all alike. The async clients run
+    # on one loop that is driven between turns, so the sync clients never run inside it.
+    loop = asyncio.new_event_loop()
+    ours_async, theirs_async = Client(url), get_client(url=url, api_key=None)
+    ours_sync, theirs_sync = SyncClient(url), get_sync_client(url=url, api_key=None)
+    samples: dict[str, dict[str, list[float]]] = {}
     for op, (ours_call, theirs_call) in operations.items():
-        sync_samples[op] = {"ours": [], "theirs": []}
-        _time_sync_calls(lambda: ours_call(ours_sync), 20)
-        _time_sync_calls(lambda: theirs_call(theirs_sync), 20)
+        turns: dict[str, Callable[[int], list[float]]] = {
+            "ours_async": _async_turn(loop, functools.partial(ours_call, ours_async)),
+            "theirs_async": _async_turn(loop, functools.partial(theirs_call, theirs_async)),
+            "ours_sync": _sync_turn(functools.partial(ours_call, ours_sync)),
+            "theirs_sync": _sync_turn(functools.partial(theirs_call, theirs_sync)),
+        }
+        samples[op] = {name: [] for name in turns}
+        for turn in turns.values():
+            turn(20)  # warm up the pools
         for _ in range(rounds):
-            sync_samples[op]["ours"] += _time_sync_calls(lambda: ours_call(ours_sync), per_round)
-            sync_samples[op]["theirs"] += _time_sync_calls(lambda: theirs_call(theirs_sync), per_round)
+            for name, turn in turns.items():
+                samples[op][name] += turn(per_round)
+    loop.run_until_complete(ours_async.aclose())
+    loop.run_until_complete(theirs_async.aclose())
+    loop.close()
     ours_sync.close()
     theirs_sync.close()
 
     for op in operations:
-        a, s = async_samples[op], sync_samples[op]
-        results[op] = {
-            "ours_async_ms": _median_ms(a["ours"]),
-            "theirs_async_ms": _median_ms(a["theirs"]),
-            "ours_sync_ms": _median_ms(s["ours"]),
-            "theirs_sync_ms": _median_ms(s["theirs"]),
-        }
+        results[op] = {f"{name}_ms": _median_ms(values) for name, values in samples[op].items()}
         r = results[op]
         r["async_ratio"] = round(r["ours_async_ms"] / r["theirs_async_ms"], 3)
         r["sync_ratio"] = round(r["ours_sync_ms"] / r["theirs_sync_ms"], 3)
         r["ours_sync_over_async"] = round(r["ours_sync_ms"] / r["ours_async_ms"], 3)
-        r["calls_per_client"] = len(a["ours"])
+        r["calls_per_client"] = len(samples[op]["ours_async"])
     return results
+
+
+# -- client-side cost of a call (no server) -------------------------------------------------
+
+_STATE = json.dumps(
+    {"values": {"steps": ["prepare", "process"]}, "next": [], "tasks": [], "metadata": {}}
+).encode()
+
+
+def _json_transport() -> httpx.MockTransport:
+    return httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, content=_STATE, headers={"content-type": "application/json"}
+        )
+    )
+
+
+def client_overhead(calls: int) -> dict[str, Any]:
+    """Median µs per get_thread_state when the "server" answers instantly: what each SDK adds."""
+
+    async def async_side() -> tuple[float, float]:
+        ours = Client(BASE, transport=_json_transport())
+        theirs = LangGraphClient(httpx.AsyncClient(base_url=BASE, transport=_json_transport()))
+        await _time_calls(lambda: ours.get_thread_state(THREAD_ID), 200)
+        await _time_calls(lambda: theirs.threads.get_state(THREAD_ID), 200)
+        a = await _time_calls(lambda: ours.get_thread_state(THREAD_ID), calls)
+        b = await _time_calls(lambda: theirs.threads.get_state(THREAD_ID), calls)
+        return statistics.median(a), statistics.median(b)
+
+    ours_async, theirs_async = asyncio.run(async_side())
+    ours = SyncClient(BASE, transport=_json_transport())
+    theirs = SyncLangGraphClient(httpx.Client(base_url=BASE, transport=_json_transport()))
+    _time_sync_calls(lambda: ours.get_thread_state(THREAD_ID), 200)
+    _time_sync_calls(lambda: theirs.threads.get_state(THREAD_ID), 200)
+    ours_sync = statistics.median(_time_sync_calls(lambda: ours.get_thread_state(THREAD_ID), calls))
+    theirs_sync = statistics.median(
+        _time_sync_calls(lambda: theirs.threads.get_state(THREAD_ID), calls)
+    )
+    ours.close()
+    return {
+        "ours_async_us": round(ours_async * 1e6, 1),
+        "theirs_async_us": round(theirs_async * 1e6, 1),
+        "ours_sync_us": round(ours_sync * 1e6, 1),
+        "theirs_sync_us": round(theirs_sync * 1e6, 1),
+    }
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -299,13 +350,22 @@ def _table(results: dict[str, Any]) -> None:
             f"{row['ours_sync_over_async']:.3f}x",
             "≤ 1.2x",
         )
+    cost = results["client_overhead"]
+    for side in ("async", "sync"):
+        table.add_row(
+            f"client-side cost per call, {side} (median µs, no server)",
+            f"{cost[f'ours_{side}_us']:.0f}",
+            f"{cost[f'theirs_{side}_us']:.0f}",
+            f"{cost[f'ours_{side}_us'] / cost[f'theirs_{side}_us']:.2f}x",
+            "",
+        )
     memory = results["memory"]
     for side in ("ours", "theirs"):
         table.add_row(
             f"memory, {memory['events']:,} events, {side} (KiB peak / growth)",
             f"{memory[side]['peak_kib']:,}" if side == "ours" else "",
             f"{memory[side]['peak_kib']:,}" if side == "theirs" else "",
-            f"+{memory[side]['growth_after_10k_kib']} KiB after 10k",
+            f"{memory[side]['growth_after_10k_kib']:+} KiB after 10k",
             "flat",
         )
     console.print(table)
@@ -321,6 +381,7 @@ def main() -> None:
     results: dict[str, Any] = {"quick": quick, "machine_cpus": os.cpu_count()}
     results["decoding"] = decoding(20_000 if quick else 100_000, 2 if quick else 3)
     results["memory"] = asyncio.run(memory(100_000 if not quick else 30_000))
+    results["client_overhead"] = client_overhead(500 if quick else 3000)
     if not args.no_server:
         with ExitStack() as stack:
             url = args.url

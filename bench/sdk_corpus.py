@@ -35,10 +35,11 @@ _TOKEN_METADATA = {
     "checkpoint_ns": "chat:2d0eaf8b-8ec6-6ebf-ce24-36ae05451982",
     "lc_versions": {"langchain-core": "1.7.2", "langchain": "1.4.7"},
 }
-_WORDS = (
+_TEXT = (
     "Switchboard streams every token the agent writes, so an operator can watch a long answer "
     "take shape and step in before it goes out."
-).split()
+)
+_WORDS = _TEXT.split()
 
 
 def _prefix(name: str, data: object) -> bytes:

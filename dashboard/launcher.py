@@ -31,6 +31,8 @@ from dashboard.embedded import (
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 CI_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/switchboard"
 PYTEST_NO_TESTS_COLLECTED = 5
+MAX_RESTARTS = 5
+RESTART_WINDOW = 60.0
 
 
 def _say(message: str) -> None:
@@ -100,32 +102,51 @@ def run() -> int:
             # Relays wait on the network almost all the time: a thread pool holds hundreds of them.
             "worker-relay": [
                 *celery,
-                *f"worker -Q relay -P threads -c {relays} -n relay@%h -l INFO".split(),
+                "worker",
+                "-Q",
+                "relay",
+                "-P",
+                "threads",
+                "-c",
+                relays,
+                "-n",
+                "relay@%h",
             ],
-            "worker-default": [
-                *celery,
-                *["worker", "-Q", "default", "-c", "2", "-n", "default@%h", "-l", "INFO"],
-            ],
-            "beat": [*celery, *["beat", "-l", "INFO", "-s"], str(var / "celerybeat-schedule")],
+            "worker-default": [*celery, "worker", "-Q", "default", "-c", "2", "-n", "default@%h"],
+            "beat": [*celery, "beat", "-s", str(var / "celerybeat-schedule")],
         }
-        supervised: dict[str, subprocess.Popen[bytes]] = {}
-        for name, command in commands.items():
-            supervised[name] = subprocess.Popen(
-                command,
+
+        def spawn(name: str) -> subprocess.Popen[bytes]:
+            proc = subprocess.Popen(
+                commands[name],
                 cwd=BASE_DIR,
                 env=env,
                 stdout=(logs / f"{name}.log").open("ab"),
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-            started.append(supervised[name])
+            started.append(proc)
+            return proc
+
+        supervised = {name: spawn(name) for name in commands}
+        restarts: dict[str, list[float]] = {name: [] for name in commands}
         _say(f"demo deployment at {demo_url}; logs in {logs}")
         _say(f"console at http://127.0.0.1:{http_port}/  (Ctrl-C stops everything)")
         while True:
-            for name, proc in supervised.items():
-                if proc.poll() is not None:
-                    _say(f"{name} exited with {proc.returncode}; see {logs / name}.log")
+            for name, proc in list(supervised.items()):
+                if proc.poll() is None:
+                    continue
+                # Restart a process that died, as systemd would: the run leases and the event log
+                # make every step safe to redo. A process that keeps dying stops the console.
+                now = time.monotonic()
+                restarts[name] = [t for t in restarts[name] if now - t < RESTART_WINDOW] + [now]
+                _say(f"{name} exited with {proc.returncode}; see {logs / name}.log")
+                if len(restarts[name]) > MAX_RESTARTS:
+                    _say(f"{name} died {MAX_RESTARTS} times in {RESTART_WINDOW:g} s: giving up")
                     shutdown()
+                started.remove(proc)
+                supervised[name] = spawn(name)
+                _say(f"{name} restarted")
             time.sleep(1)
     except (StartupError, subprocess.CalledProcessError) as error:
         _say(f"could not start: {error}")

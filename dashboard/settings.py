@@ -189,6 +189,11 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+# kombu's Redis transport with a fix for a worker crash when Redis goes away while tasks are
+# unacknowledged (every running relay): see apps/runs/broker.py. rediss:// keeps kombu's own
+# transport, which sets up TLS from the scheme.
+if REDIS_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "apps.runs.broker:Transport"
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REDIS_PREFIX}:celery:",
@@ -208,14 +213,25 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits for Redis however long it is away (Celery gives up after 100 tries by default,
+# and an exited worker takes its queue offline until someone restarts it).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A relay does not need the broker while it relays (the lease is in the database): a broker
+# outage must not stop it. Celery 6 flips this default to cancelling such tasks.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ROUTES: dict[str, dict[str, str]] = {
     # Relays wait on the network for a run's whole life: their own queue, served by a thread pool.
     "apps.runs.tasks.relay_run": {"queue": "relay"},
+    # The reaper replaces dead relays, so it lives with them: recovery then needs only relay
+    # workers and beat, never a default worker busy with (or without) other apps' work.
+    "apps.runs.tasks.reap_expired_leases": {"queue": "relay"},
 }
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "runs-reap-expired-leases": {
         "task": "apps.runs.tasks.reap_expired_leases",
         "schedule": float(env_int("RUNS_REAPER_INTERVAL", 5, minimum=1)),
+        # A round that waited longer than the interval is stale: the next one does its work.
+        "options": {"expires": float(env_int("RUNS_REAPER_INTERVAL", 5, minimum=1))},
     },
     # Mirror every deployment's threads into the index (apps.threads.tasks).
     "threads-sync-all": {

@@ -13,6 +13,7 @@ that exists; a 409 "busy" means the earlier attempt is running and is joined too
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sized
@@ -99,9 +100,8 @@ class _RichProgress:
 
 class _TqdmProgress:
     def __init__(self) -> None:
-        from tqdm import tqdm
-
-        self._tqdm = tqdm
+        # tqdm ships no type hints; importing it by name keeps mypy --strict quiet either way.
+        self._tqdm = importlib.import_module("tqdm").tqdm
         self._bar: Any = None
         self._failed = 0
 

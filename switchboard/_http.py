@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, Self, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -41,6 +41,17 @@ _USER_AGENT = "switchboard-sdk/0.1"
 _new_part = tuple.__new__
 _RUN_PATH = re.compile(r"(?:/threads/(?P<thread_id>[^/]+))?/runs/(?P<run_id>[^/?#]+)")
 _TERMINAL_EVENTS = frozenset({"error", "end"})
+
+
+def _query(params: Params) -> str:
+    """``params`` as a query string; ``None`` values are left out, booleans are lower-case."""
+    pairs = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        pairs.append((key, text))
+    return urlencode(pairs)
 
 
 def _failure_kind(exc: httpx.TransportError) -> TransportFailure:
@@ -119,6 +130,7 @@ class HttpCore:
             merged["x-api-key"] = api_key
         self._headers = merged
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout_dict = self._timeout.as_dict()
         self.policy = RetryPolicy(max_retries=max_retries)
         self._pacer = Pacer(max_requests_per_minute) if max_requests_per_minute else None
         self._max_concurrent = max_concurrent_requests
@@ -158,7 +170,7 @@ class HttpCore:
 
     def _http_for(self, idempotent: bool) -> httpx.AsyncClient:
         client = self._http()
-        if idempotent or time.monotonic() >= self._suspect_until:
+        if idempotent or self._transport is not None or time.monotonic() >= self._suspect_until:
             return client
         # Shortly after a 5xx, a pooled connection may be one the server is about to drop
         # without a word (uvicorn after a crash page, gotcha 7): a request on it fails with
@@ -197,7 +209,9 @@ class HttpCore:
         timeout: TimeoutArg,
         stream: bool,
     ) -> httpx.Request:
-        request_headers: dict[str, str] = {}
+        # Built here rather than with AsyncClient.build_request, which parses the URL three
+        # times over (base, join, params): that was most of a request's client-side cost.
+        request_headers = dict(self._headers)
         content = None
         if json is not None:
             content = _json.dumps(json)
@@ -205,16 +219,24 @@ class HttpCore:
         if stream:
             request_headers["Accept"] = "text/event-stream"
             request_headers["Cache-Control"] = "no-store"
+        else:
+            request_headers["Accept"] = "application/json"
         if headers:
             request_headers.update(headers)
-        query = {k: v for k, v in params.items() if v is not None} if params else None
-        return self._http().build_request(
-            method,
-            path,
-            content=content,
-            params=query,
-            headers=request_headers,
-            timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+        url = self.base_url + path
+        if params:
+            query = _query(params)
+            if query:
+                url += "?" + query
+        if timeout is None:
+            timeouts = self._timeout_dict
+        elif isinstance(timeout, httpx.Timeout):
+            timeouts = timeout.as_dict()
+        else:
+            timeouts = httpx.Timeout(timeout).as_dict()
+        self._http()  # the pool exists (and is this process's) before the request goes out
+        return httpx.Request(
+            method, url, headers=request_headers, content=content, extensions={"timeout": timeouts}
         )
 
     async def send(
@@ -393,7 +415,8 @@ class RunStream:
     The request goes out on first iteration or on ``async with``. ``run_id``/``thread_id``
     are set as soon as the response headers (``Content-Location``) or the first ``metadata``
     event name them, and ``on_run_created`` fires once at that moment. ``last_event_id`` is
-    the id of the last event handed out (resumable streams only).
+    the id of the last event received (resumable and thread streams only); every
+    ``StreamPart`` carries its own ``id`` too.
 
     Reconnects (contract §5.5): a resumable stream that drops, or ends without a terminal
     event while its run is still pending/running, is rejoined at its ``Location`` with
@@ -627,10 +650,7 @@ class RunStream:
                 self._response = response
                 decoder = SSEDecoder(last_event_id=self.last_event_id, loads=None)
                 try:
-                    # SSE is rarely compressed; skip httpx's decoder layer when it is not.
-                    encoded = response.headers.get("content-encoding", "identity") != "identity"
-                    reads = response.aiter_bytes() if encoded else response.aiter_raw()
-                    async for chunk in reads:
+                    async for chunk in response.aiter_bytes():
                         parts = decoder.feed(chunk)
                         if parts:
                             attempt = 0

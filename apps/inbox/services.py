@@ -43,6 +43,7 @@ from apps.accounts.permissions import AnyUser, require
 from apps.audit.services import record
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
+from apps.deployments.remote import fetch_one
 from apps.deployments.selectors import check_writable
 from apps.inbox.events import InboxEvents
 from apps.inbox.models import Decision, InboxPolicy, Interrupt, Kind, Status
@@ -139,13 +140,14 @@ def snapshot_of(thread_id: str, state: Mapping[str, Any], status: str = "") -> S
 def read_snapshot(deployment: Deployment, thread_id: str) -> Snapshot:
     """The thread's current state, read from the deployment (raises ``InboxRefused``)."""
     client = sync_client_for(deployment)
-    try:
-        state = client.get_thread_state(thread_id)
-    except NotFoundError:
-        raise InboxRefused("The deployment no longer has this thread.") from None
-    except SwitchboardError as error:
-        raise InboxRefused(f"Could not read the thread from the deployment: {error}") from None
-    return snapshot_of(thread_id, state)
+    # Bounded by DEPLOYMENT_TIMEOUT whatever the SDK's retries would do: a hanging deployment
+    # must not hold the operator's request.
+    outcome = fetch_one(lambda: client.get_thread_state(thread_id))
+    if outcome.problem is not None:
+        if outcome.problem.kind == "missing":
+            raise InboxRefused("The deployment no longer has this thread.")
+        raise InboxRefused(f"Could not read the thread from the deployment: {outcome.problem}")
+    return snapshot_of(thread_id, outcome.value)
 
 
 # --- keeping records current ------------------------------------------------------------------
@@ -305,14 +307,19 @@ def _reopen(rows: list[Interrupt]) -> int:
 
 
 def sync_thread_interrupts(
-    deployment: Deployment, thread_id: str, *, thread: Mapping[str, Any] | None = None
+    deployment: Deployment,
+    thread_id: str,
+    *,
+    thread: Mapping[str, Any] | None = None,
+    state: Mapping[str, Any] | None = None,
 ) -> SyncResult:
     """Bring the records of one thread up to date with the deployment.
 
     ``thread`` is the thread dict if the caller has it (``GET /threads/{id}`` or a search
     row with ``status``, ``metadata`` and ``interrupts``): it saves a request when the thread
-    is not interrupted. Busy threads are left alone (the run's end syncs them again). Never
-    raises for the deployment's sake: a failed read changes nothing.
+    is not interrupted; ``state`` likewise saves reading the thread's state. Busy threads are
+    left alone (the run's end syncs them again). Never raises for the deployment's sake: a
+    failed read changes nothing.
     """
     client = sync_client_for(deployment)
     try:
@@ -326,7 +333,8 @@ def sync_thread_interrupts(
             return SyncResult()
         if status not in WAITING_STATUSES:
             return apply_snapshot(deployment, thread_id, None)
-        state = client.get_thread_state(thread_id)
+        if state is None:
+            state = client.get_thread_state(thread_id)
     except NotFoundError:
         return apply_snapshot(deployment, thread_id, None)
     except SwitchboardError as error:

@@ -23,6 +23,7 @@ from apps.accounts.http import AuthenticatedHttpRequest
 from apps.accounts.permissions import can
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
+from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for, is_writable
 from apps.inbox import forms, presenters, selectors, services
 from apps.inbox.edits import diff_values
@@ -126,16 +127,31 @@ def _thread_page(
 ) -> HttpResponse:
     """Read the thread now, bring its records up to date, and render the decision page."""
     client = sync_client_for(deployment)
+    # Both reads in parallel, and at most DEPLOYMENT_TIMEOUT for the pair: a hanging deployment
+    # gets a sentence in the page, never a held request.
+    reads = fetch(
+        {
+            "thread": lambda: client.get_thread(thread_id),
+            "state": lambda: client.get_thread_state(thread_id),
+        }
+    )
     problem = ""
     thread: dict[str, Any] | None = None
-    try:
-        thread = dict(client.get_thread(thread_id))
-    except NotFoundError:
+    failed = reads["thread"].problem or reads["state"].problem
+    if failed is None:
+        thread = dict(reads["thread"].value)
+    elif failed.kind == "missing":
         problem = "The deployment does not have this thread (any more)."
         services.apply_snapshot(deployment, thread_id, None)
-    except SwitchboardError as err:
-        problem = f"Could not read the thread from the deployment: {err}"
-    sync = services.sync_thread_interrupts(deployment, thread_id, thread=thread) if thread else None
+    else:
+        problem = f"Could not read the thread from the deployment: {failed}"
+    sync = (
+        services.sync_thread_interrupts(
+            deployment, thread_id, thread=thread, state=reads["state"].value
+        )
+        if thread
+        else None
+    )
     snap = sync.snapshot if sync else None
     rows: list[Interrupt] = list(sync.pending) if sync else []
     busy = (thread or {}).get("status") == "busy"

@@ -17,9 +17,10 @@ unacknowledged: beyond that the consumer stops forwarding (Daphne has no backpre
 sending more would only grow its buffers) and resumes from the log as the page acks, so a slow
 page re-syncs instead of growing memory.
 
-Access: authenticated in ``connect``; the team permission is re-checked before forwarding
-events (at most ``RECHECK_SECONDS`` old) and on every tick; logout (a ``session.ended`` group
-message) or a lost membership closes the socket with code 4403.
+Access: authenticated in ``connect``; the session (unexpired, still this user's) and the team
+permission are re-checked before forwarding events (at most ``RECHECK_SECONDS`` old) and on
+every tick; logout (a ``session.ended`` group message), an expired session or a lost membership
+closes the socket with code 4403.
 """
 
 from __future__ import annotations
@@ -36,7 +37,13 @@ from django.conf import settings
 
 from apps.accounts.permissions import can
 from apps.runs import selectors
-from apps.runs.events import RunEventPayload, event_payload, run_group, user_group
+from apps.runs.events import (
+    RunEventPayload,
+    RunEventsPayload,
+    event_payload,
+    run_group,
+    user_group,
+)
 from apps.runs.models import Run
 
 CLOSE_NO_ACCESS = 4403
@@ -48,13 +55,21 @@ def _find_run_sync(user: Any, run_id: int) -> Run | None:
     return selectors.runs_for(user).filter(pk=run_id).first()
 
 
-def _still_allowed_sync(user: Any, run: Run, session_key: str | None) -> bool:
+def _session_is_live(user: Any, session_key: str) -> bool:
+    """The session still logs this user in: it exists, has not expired, and names the user."""
     from importlib import import_module
 
-    if session_key is not None:
-        store = import_module(settings.SESSION_ENGINE).SessionStore
-        if not store().exists(session_key):
-            return False
+    from django.contrib.auth import SESSION_KEY
+
+    # ``exists()`` is not enough: an expired session row stays until clearsessions runs.
+    # ``load()`` reads it as a request would, and an expired or deleted session loads empty.
+    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
+    return bool(data.get(SESSION_KEY) == str(user.pk))
+
+
+def _still_allowed_sync(user: Any, run: Run, session_key: str | None) -> bool:
+    if session_key is not None and not _session_is_live(user, session_key):
+        return False
     return can(user, "view", run)
 
 
@@ -179,14 +194,26 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     # -- from the group ----------------------------------------------------------------------
 
     async def run_event(self, message: RunEventPayload) -> None:
+        await self.live([message])
+
+    async def run_events(self, message: RunEventsPayload) -> None:
+        await self.live(message["events"])
+
+    async def live(self, payloads: list[RunEventPayload]) -> None:
+        """Forward live events (in seq order) that continue what the page has."""
         if not await self.allowed():
             return
         async with self.lock:
-            seq = message["seq"]
-            if seq <= self.sent or self.lagging:
-                return  # a duplicate, or the page is behind and will catch up from the log
-            if seq == self.sent + 1 and self.sent - self.acked < settings.RUNS_WS_WINDOW:
-                await self.forward(message)
+            for payload in payloads:
+                seq = payload["seq"]
+                if seq <= self.sent:
+                    continue  # a duplicate
+                if self.lagging:
+                    return  # the page is behind and will catch up from the log
+                if seq != self.sent + 1 or self.sent - self.acked >= settings.RUNS_WS_WINDOW:
+                    break
+                await self.forward(payload)
+            else:
                 return
         await self.catch_up()  # the layer dropped something in between: read the gap
 

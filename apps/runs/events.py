@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from typing import Any, Literal, TypeAlias, TypedDict
 
 from channels.layers import get_channel_layer
@@ -56,6 +56,15 @@ class RunEventPayload(TypedDict):
     seq: int
     event: str
     ops: list[Op]
+
+
+class RunEventsPayload(TypedDict):
+    """Group message for events stored together (one network read upstream, one transaction):
+    one Redis round trip and one channel-layer slot for the lot, instead of one per event."""
+
+    type: Literal["run.events"]
+    run_id: int
+    events: list[RunEventPayload]
 
 
 class SessionEndedPayload(TypedDict):
@@ -172,6 +181,30 @@ def event_payload(run_id: int, seq: int, event: str, data: Any) -> RunEventPaylo
     }
 
 
+# A group message stays well under this (the text of one op is capped at MAX_TEXT characters, so
+# a single event may still exceed it and travels alone); keeps Redis writes small.
+BATCH_BYTES = 256 * 1024
+
+
+def _size(payload: RunEventPayload) -> int:
+    # Roughly: the text dominates; labels, ids and keys are a few hundred bytes at most.
+    return 64 + sum(len(op["text"]) + 256 for op in payload["ops"])
+
+
+def _chunks(payloads: list[RunEventPayload]) -> Iterator[list[RunEventPayload]]:
+    chunk: list[RunEventPayload] = []
+    size = 0
+    for payload in payloads:
+        weight = _size(payload)
+        if chunk and size + weight > BATCH_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(payload)
+        size += weight
+    if chunk:
+        yield chunk
+
+
 class _LoopThread:
     """One event loop per process, on a daemon thread, for every group_send a relay makes.
 
@@ -210,6 +243,22 @@ class RunEvents:
         if layer is None:
             return
         cls._loop.run(layer.group_send(run_group(payload["run_id"]), payload), cls.timeout)
+
+    @classmethod
+    def broadcast_batch(cls, payloads: list[RunEventPayload]) -> None:
+        """Send events of one run, in seq order, as few group messages as ``BATCH_BYTES`` allows
+        (a single event is sent as it is)."""
+        layer = get_channel_layer()
+        if layer is None or not payloads:
+            return
+        group = run_group(payloads[0]["run_id"])
+        for chunk in _chunks(payloads):
+            message: RunEventPayload | RunEventsPayload
+            if len(chunk) == 1:
+                message = chunk[0]
+            else:
+                message = {"type": "run.events", "run_id": chunk[0]["run_id"], "events": chunk}
+            cls._loop.run(layer.group_send(group, message), cls.timeout)
 
     @classmethod
     def end_sessions(cls, user_id: int) -> None:

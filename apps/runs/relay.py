@@ -7,8 +7,8 @@ Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who rela
    ``stream_resumable=True`` and ``on_disconnect="continue"`` (the run keeps going on the
    deployment whatever happens to us); otherwise (a takeover) rejoin it with ``join_stream``
    from the last upstream event id stored.
-3. Per batch of events: store them with the next sequence numbers (fenced by the lease), then
-   broadcast them. A relay that lost its lease stores nothing and stops.
+3. Per batch of events (what one network read brought): store them with the next sequence
+   numbers in one transaction (fenced by the lease), then broadcast them as one group message. A relay that lost its lease stores nothing and stops.
 4. At the end, finalise exactly once (a conditional UPDATE again) with the ``switchboard/end``
    event, and update the thread index.
 
@@ -82,8 +82,10 @@ class _Follow:
         if announce:
             self.upstream_saved = True
             self.check_cancel()
-        for item in stored:
-            RunEvents.broadcast(event_payload(self.run.pk, item.seq, item.event, item.data))
+        # Stored in one transaction, sent as one group message: one Redis round trip per batch.
+        RunEvents.broadcast_batch(
+            [event_payload(self.run.pk, item.seq, item.event, item.data) for item in stored]
+        )
 
     def on_run_created(self, created: RunCreated) -> None:
         # Called on the SDK's loop thread, where the ORM may not run: only note the id; the

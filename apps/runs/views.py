@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -13,12 +14,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.permissions import can
 from apps.deployments.models import Deployment
+from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for
 from apps.runs import selectors, services
 from apps.runs.events import fold
 from apps.runs.forms import MULTITASK_HELP, CancelRunForm, StartRunForm
 from apps.runs.models import Run
-from switchboard.errors import SwitchboardError
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +35,27 @@ def _graph_details(
     deployment: Deployment | None, assistant: str
 ) -> tuple[list[str], dict[str, Any] | None, str]:
     """(graph names to offer, the assistant's input schema, a problem to show) from the
-    deployment; a deployment that is down only costs the conveniences."""
+    deployment; a deployment that is down only costs the conveniences. Both reads run in
+    parallel under one overall deadline (``DEPLOYMENT_TIMEOUT``), whatever the SDK's retries."""
     if deployment is None:
         return [], None, ""
     from apps.deployments.clients import sync_client_for
 
     client = sync_client_for(deployment)
-    try:
-        graphs = sorted({a["graph_id"] for a in client.list_assistants(limit=100)})
-        schema = None
-        if assistant:
-            schemas = client.get_schemas(assistant)
-            # The in-memory server publishes no input schema for graphs declaring an input
-            # TypedDict; their state schema still names the fields.
-            schema = schemas.get("input_schema") or schemas.get("state_schema")
-    except SwitchboardError as error:
-        return [], None, f"Could not read the graphs of {deployment.name}: {error}"
+    calls: dict[str, Callable[[], Any]] = {"assistants": lambda: client.list_assistants(limit=100)}
+    if assistant:
+        calls["schemas"] = lambda: client.get_schemas(assistant)
+    got = fetch(calls)
+    problem = next((outcome.problem for outcome in got.values() if outcome.problem), None)
+    if problem is not None:
+        return [], None, f"Could not read the graphs of {deployment.name}: {problem}"
+    graphs = sorted({a["graph_id"] for a in got["assistants"].value})
+    schema = None
+    if "schemas" in got:
+        schemas = got["schemas"].value
+        # The in-memory server publishes no input schema for graphs declaring an input
+        # TypedDict; their state schema still names the fields.
+        schema = schemas.get("input_schema") or schemas.get("state_schema")
     return graphs, schema if isinstance(schema, dict) else None, ""
 
 

@@ -28,9 +28,9 @@ from django.utils.dateparse import parse_datetime
 
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
+from apps.deployments.remote import fetch_one
 from apps.inbox.services import sync_threads
 from apps.threads.models import SyncState, ThreadIndex, ThreadStatus
-from apps.threads.remote import fetch_one
 from switchboard import SyncClient
 
 log = logging.getLogger(__name__)

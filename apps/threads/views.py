@@ -26,6 +26,7 @@ from apps.accounts.http import AuthenticatedHttpRequest
 from apps.accounts.permissions import can
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
+from apps.deployments.remote import Outcome, Problem, fetch, fetch_one
 from apps.deployments.selectors import deployments_for, get_deployment_for
 from apps.runs.selectors import runs_of_thread
 from apps.threads import presenters, selectors, services
@@ -33,7 +34,6 @@ from apps.threads.diff import diff_values
 from apps.threads.forms import OpenThreadForm, ThreadFilterForm
 from apps.threads.graphdraw import render_graph_svg
 from apps.threads.models import ThreadIndex, ThreadStatus
-from apps.threads.remote import Outcome, Problem, fetch, fetch_one
 
 LIST_PAGE_SIZE = 50
 TIMELINE_PAGE_SIZE = 25

@@ -37,6 +37,23 @@ def _descendants(root: int) -> set[int]:
     return found
 
 
+def _child_running(parent: int, marker: str) -> int:
+    for pid in _descendants(parent):
+        try:
+            if marker.encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                return pid
+        except OSError:
+            continue
+    raise AssertionError(f"no process of {parent} runs {marker!r}")
+
+
+def _poll_output(path: Path, text: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in path.read_text():
+        assert time.monotonic() < deadline, f"{text!r} not printed within {seconds} s"
+        time.sleep(0.2)
+
+
 def _alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -101,6 +118,13 @@ def test_make_run_serves_the_console_reports_healthy_and_stops_everything_on_ctr
         printed = output.read_text()
         assert "demo admin created: log in as 'admin' with password" in printed
         assert f"console at http://127.0.0.1:{port}/" in printed
+
+        # A worker that dies is restarted, as systemd would, and the console is healthy again.
+        relay_worker = _child_running(launcher.pid, "relay@")
+        os.kill(relay_worker, signal.SIGKILL)
+        _poll_output(output, "worker-relay restarted", 30)
+        _, body = _poll(f"http://127.0.0.1:{port}/healthz", 60, lambda s, b: s == 200)
+        assert _child_running(launcher.pid, "relay@") != relay_worker
 
         started = _descendants(launcher.pid)
         assert len(started) >= 5  # graph server, daphne, two workers, beat

@@ -9,7 +9,7 @@ from channels.testing import WebsocketCommunicator
 from django.db.models import F
 
 from apps.accounts.models import Membership
-from apps.runs.events import event_payload, run_group
+from apps.runs.events import RunEvents, event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.asgi import application
 from tests.fixtures.runs import create_run
@@ -78,6 +78,18 @@ async def test_it_forwards_live_events_after_the_replay_and_drops_duplicates(run
     await broadcast(run, 3, {"n": 3})
     frame = await socket.receive_json_from(timeout=5)
     assert (frame["seq"], frame["ops"][0]["text"]) == (6, '{\n  "n": 6\n}')
+    assert await socket.receive_nothing(timeout=0.2)
+    await socket.disconnect()
+
+
+async def test_it_forwards_a_batch_of_live_events_once_each_and_in_order(run, alice, ws_login):
+    socket = await connect(await sync_to_async(ws_login)(alice), run, "?after=3")
+    assert await seqs(socket, 2) == [4, 5]
+    stored = [await store(run, {"n": n}) for n in (6, 7, 8)]
+    # One group message for what a relay stored together; it repeats two events the page has.
+    batch = [event_payload(run.pk, seq, "custom", {"n": seq}) for seq in [4, 5, *stored]]
+    await sync_to_async(RunEvents.broadcast_batch)(batch)
+    assert await seqs(socket, 3) == [6, 7, 8]
     assert await socket.receive_nothing(timeout=0.2)
     await socket.disconnect()
 
@@ -160,6 +172,24 @@ async def test_it_closes_on_logout(run, alice):
     }
     socket = await connect(headers, run, "?after=5")
     await sync_to_async(client.logout)()
+    output = await socket.receive_output(timeout=5)
+    assert (output["type"], output.get("code")) == ("websocket.close", 4403)
+
+
+async def test_it_closes_when_the_session_expires(run, alice, ws_login, settings):
+    from datetime import timedelta
+
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    settings.RUNS_WS_SYNC_SECONDS = 0.05
+    headers = await sync_to_async(ws_login)(alice)
+    socket = await connect(headers, run, "?after=5")
+    key = headers["Cookie"].split("sessionid=")[1]
+    # Expired, not deleted: the row stays until clearsessions runs.
+    await sync_to_async(Session.objects.filter(session_key=key).update)(
+        expire_date=timezone.now() - timedelta(seconds=1)
+    )
     output = await socket.receive_output(timeout=5)
     assert (output["type"], output.get("code")) == ("websocket.close", 4403)
 

@@ -1,6 +1,7 @@
 """Fixtures for the SDK tests. Behaviour tests take ``client`` (live) or ``make`` (mock
 transport): both are parametrised over the async ``Client`` and the ``SyncClient`` (wrapped to
-look awaitable), so each behaviour is written once and checked on both."""
+look awaitable), so each behaviour is written once and checked on both. Slow live tests use
+``on_both_clients`` instead, which runs the same body on both clients at once."""
 
 from __future__ import annotations
 
@@ -31,6 +32,15 @@ async def client(kind: str, langgraph_url: str) -> AsyncIterator[Any]:
         sync_client = SyncClient(langgraph_url, timeout=30.0)
         yield AwaitableSync(sync_client)
         sync_client.close()
+
+
+@pytest.fixture
+async def clients(langgraph_url: str) -> AsyncIterator[dict[str, Any]]:
+    """Both clients of the real server, for tests decorated with ``on_both_clients``."""
+    sync_client = SyncClient(langgraph_url, timeout=30.0)
+    async with Client(langgraph_url, timeout=30.0) as async_client:
+        yield {"async": async_client, "sync": AwaitableSync(sync_client)}
+    sync_client.close()
 
 
 @pytest.fixture

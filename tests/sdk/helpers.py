@@ -4,6 +4,8 @@ async, and runs against both clients), and a scripted ``MockTransport`` server."
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -95,6 +97,41 @@ class AwaitableSync:
 
 def _is_stream_method(name: str) -> bool:
     return name in ("stream_run", "join_stream", "join_thread_stream", "stream")
+
+
+def on_both_clients(test: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a live test body with the async client and with the sync client, at the same time.
+
+    The body is written once against ``client``; it gets the ``clients`` fixture instead and
+    runs once per client, concurrently, because most of a live test's time is the dev
+    server picking runs up (it polls every half second) and both halves can wait together.
+    A failure says which client it came from.
+    """
+    signature = inspect.signature(test)
+    rest = [p for name, p in signature.parameters.items() if name != "client"]
+
+    @functools.wraps(test)
+    async def both(clients: dict[str, Any], **kwargs: Any) -> None:
+        outcomes = await asyncio.gather(
+            *(test(client, **kwargs) for client in clients.values()), return_exceptions=True
+        )
+        failures = [
+            (kind, o)
+            for kind, o in zip(clients, outcomes, strict=True)
+            if isinstance(o, BaseException)
+        ]
+        for kind, failure in failures:
+            failure.add_note(f"(with the {kind} client)")
+        if failures:
+            first = failures[0][1]
+            for kind, other in failures[1:]:
+                first.add_note(f"the {kind} client failed too: {other!r}")
+            raise first
+
+    clients = inspect.Parameter("clients", inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    both.__signature__ = signature.replace(parameters=[clients, *rest])  # type: ignore[attr-defined]
+    del both.__wrapped__  # pytest must see the new signature, not the body's
+    return both
 
 
 # -- a scripted server on httpx.MockTransport ------------------------------------------------

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from switchboard import ConflictError, InputError, StreamPart, is_paused_at_breakpoint, needs_human
+from tests.sdk.helpers import on_both_clients
 
 REFUND = {"customer": "ACME", "amount": 120, "reason": "arrived broken"}
 SUPPORT = {
@@ -34,6 +35,7 @@ async def paused(client: Any, graph: str, value: Any, **options: Any) -> str:
     return str(thread["thread_id"])
 
 
+@on_both_clients
 async def test_the_seed_flow_edits_state_as_a_node_resumes_from_that_checkpoint_and_keeps_history(
     client: Any,
 ) -> None:
@@ -62,8 +64,11 @@ async def test_the_seed_flow_edits_state_as_a_node_resumes_from_that_checkpoint_
     update = next(h for h in history if h["metadata"]["source"] == "update")
     assert update["checkpoint"]["checkpoint_id"] == checkpoint_id
     assert (await client.get_thread_state(thread, checkpoint_id))["values"]["refund"] == edited
+    at = await client.get_thread_state(thread, checkpoint=written["checkpoint"])
+    assert at["checkpoint"]["checkpoint_id"] == checkpoint_id
 
 
+@on_both_clients
 async def test_legacy_interrupts_are_resumed_with_each_kind_of_human_response(client: Any) -> None:
     threads = await asyncio.gather(*(paused(client, "refund_approval", REFUND) for _ in range(3)))
     (record,) = await client.get_interrupts(threads[0])
@@ -89,6 +94,7 @@ async def test_legacy_interrupts_are_resumed_with_each_kind_of_human_response(cl
         assert await client.get_interrupts(thread) == []
 
 
+@on_both_clients
 async def test_a_middleware_request_with_two_tool_calls_is_decided_differently_per_call(
     client: Any,
 ) -> None:
@@ -113,6 +119,7 @@ async def test_a_middleware_request_with_two_tool_calls_is_decided_differently_p
     assert final["messages"][-1]["content"].startswith("Here is what happened.")
 
 
+@on_both_clients
 async def test_two_parallel_interrupts_are_resumed_by_id_together_or_one_at_a_time(
     client: Any,
 ) -> None:
@@ -148,6 +155,7 @@ async def test_two_parallel_interrupts_are_resumed_by_id_together_or_one_at_a_ti
     assert final_apart["decision"] == "rejected"
 
 
+@on_both_clients
 async def test_a_breakpoint_pauses_without_an_interrupt_record_and_continues_with_no_input(
     client: Any,
 ) -> None:
@@ -161,6 +169,7 @@ async def test_a_breakpoint_pauses_without_an_interrupt_record_and_continues_wit
     assert len(await client.get_interrupts(thread)) == 1
 
 
+@on_both_clients
 async def test_a_thread_forks_from_an_earlier_checkpoint_and_keeps_the_old_branch(
     client: Any,
 ) -> None:
@@ -183,6 +192,7 @@ async def test_a_thread_forks_from_an_earlier_checkpoint_and_keeps_the_old_branc
     ]
 
 
+@on_both_clients
 async def test_history_pages_with_before_and_filters_by_metadata(client: Any) -> None:
     thread = await paused(client, "flaky", {})
     everything = await client.get_state_history(thread, limit=20)

@@ -8,7 +8,16 @@ from typing import Any
 
 import pytest
 
-from switchboard import NotFoundError, RunFailedError, StreamMode, StreamPart, ThreadBusyError
+from switchboard import (
+    Client,
+    NotFoundError,
+    RunFailedError,
+    ServerError,
+    StreamMode,
+    StreamPart,
+    ThreadBusyError,
+)
+from tests.sdk.helpers import on_both_clients
 
 FAST = {"chunks": 3, "rate": 0}
 SLOW = {"chunks": 200, "rate": 20}  # ten seconds unless something stops it
@@ -16,6 +25,10 @@ SLOW = {"chunks": 200, "rate": 20}  # ten seconds unless something stops it
 
 async def collect(stream: Any) -> list[StreamPart]:
     return [part async for part in stream]
+
+
+def _id_key(event_id: str | None) -> tuple[int, ...]:
+    return tuple(int(n) for n in str(event_id).split("-"))
 
 
 async def wait_until_running(client: Any, thread_id: str, run_id: str) -> None:
@@ -39,6 +52,7 @@ EXPECTED_EVENTS = {
 }
 
 
+@on_both_clients
 async def test_every_stream_mode_streams_its_own_events(client: Any) -> None:
     # One run per mode, all at once (the dev server picks runs up every half second).
     async def run_in(mode: StreamMode) -> tuple[Any, list[StreamPart]]:
@@ -61,6 +75,7 @@ async def test_every_stream_mode_streams_its_own_events(client: Any) -> None:
             assert parts[-1].data == {"emitted": 3, "total": 3}
 
 
+@on_both_clients
 async def test_several_modes_stream_together(client: Any) -> None:
     thread = await client.create_thread()
     parts = await collect(
@@ -71,6 +86,7 @@ async def test_several_modes_stream_together(client: Any) -> None:
     assert {p.event for p in parts} == {"metadata", "values", "updates", "custom"}
 
 
+@on_both_clients
 async def test_a_busy_thread_under_reject_raises_thread_busy_error_with_status_409(
     client: Any,
 ) -> None:
@@ -94,6 +110,7 @@ async def test_a_busy_thread_under_reject_raises_thread_busy_error_with_status_4
         raise AssertionError("the rolled back run is still there")
 
 
+@on_both_clients
 async def test_enqueue_runs_the_new_run_after_the_current_one(client: Any) -> None:
     thread = await client.create_thread()
     first = await client.create_run(thread, {"chunks": 5, "rate": 25}, assistant_id="chatty")
@@ -106,6 +123,7 @@ async def test_enqueue_runs_the_new_run_after_the_current_one(client: Any) -> No
     assert runs == {first["run_id"]: "success", second["run_id"]: "success"}
 
 
+@on_both_clients
 async def test_interrupt_cancels_the_current_run_and_keeps_it(client: Any) -> None:
     thread = await client.create_thread()
     first = await client.create_run(thread, SLOW, assistant_id="chatty")
@@ -117,6 +135,7 @@ async def test_interrupt_cancels_the_current_run_and_keeps_it(client: Any) -> No
     assert (await client.get_run(thread, third))["status"] == "interrupted"
 
 
+@on_both_clients
 async def test_rollback_cancels_and_deletes_the_current_run(client: Any) -> None:
     thread = await client.create_thread()
     first = await client.create_run(thread, SLOW, assistant_id="chatty")
@@ -126,6 +145,7 @@ async def test_rollback_cancels_and_deletes_the_current_run(client: Any) -> None
         await client.get_run(thread, first)
 
 
+@on_both_clients
 async def test_a_failing_graph_raises_run_failed_error_from_a_stream_and_from_wait(
     client: Any,
 ) -> None:
@@ -155,6 +175,7 @@ async def test_a_failing_graph_raises_run_failed_error_from_a_stream_and_from_wa
     assert await client.get_thread_status(two) == "error"
 
 
+@on_both_clients
 async def test_a_resumable_run_is_rejoined_after_any_event_id(client: Any) -> None:
     thread = await client.create_thread()
     created: list[Any] = []
@@ -171,8 +192,12 @@ async def test_a_resumable_run_is_rejoined_after_any_event_id(client: Any) -> No
     assert created == [{"run_id": stream.run_id, "thread_id": thread["thread_id"]}]
     assert all(p.id for p in parts)
     assert stream.last_event_id == parts[-1].id
-    replay = await collect(client.join_stream(thread, stream.run_id, last_event_id=parts[1].id))
-    assert [(p.event, p.data) for p in replay] == [(p.event, p.data) for p in parts[2:]]
+    # Ids are "<ms>-<seq>" and may repeat (gotcha 18): a replay starts after *all* events
+    # carrying the given id.
+    cut = parts[1].id
+    replay = await collect(client.join_stream(thread, stream.run_id, last_event_id=cut))
+    later = [p for p in parts if _id_key(p.id) > _id_key(cut)]
+    assert [(p.event, p.data) for p in replay] == [(p.event, p.data) for p in later]
     everything = await collect(client.join_stream(thread, stream.run_id, last_event_id="0-0"))
     assert [p.data for p in everything] == [p.data for p in parts]
     only_custom = await collect(
@@ -181,6 +206,7 @@ async def test_a_resumable_run_is_rejoined_after_any_event_id(client: Any) -> No
     assert {p.event for p in only_custom} <= {"custom", "metadata"}
 
 
+@on_both_clients
 async def test_a_background_stream_follows_the_run_from_its_first_event(client: Any) -> None:
     thread = await client.create_thread()
     stream = client.stream_run(
@@ -193,6 +219,7 @@ async def test_a_background_stream_follows_the_run_from_its_first_event(client: 
     assert (await client.get_run(thread, stream.run_id))["status"] == "success"
 
 
+@on_both_clients
 async def test_the_thread_stream_carries_each_runs_events(client: Any) -> None:
     thread = await client.create_thread()
     stream = client.join_thread_stream(thread, stream_modes=["run_modes"])
@@ -207,6 +234,7 @@ async def test_the_thread_stream_carries_each_runs_events(client: Any) -> None:
     assert events[-1].data["run_id"] == run["run_id"]
 
 
+@on_both_clients
 async def test_runs_are_listed_fetched_joined_and_deleted(client: Any) -> None:
     thread = await client.create_thread()
     run = await client.create_run(thread, {}, assistant_id="flaky", metadata={"who": "alice"})
@@ -220,6 +248,7 @@ async def test_runs_are_listed_fetched_joined_and_deleted(client: Any) -> None:
     assert await client.list_runs(thread) == []
 
 
+@on_both_clients
 async def test_a_stateless_run_needs_no_thread(client: Any) -> None:
     waited, parts = await asyncio.gather(
         client.wait_run(None, {}, assistant_id="flaky"),
@@ -227,3 +256,22 @@ async def test_a_stateless_run_needs_no_thread(client: Any) -> None:
     )
     assert waited["result"] == "ok"
     assert [next(iter(p.data)) for p in parts[1:]] == ["prepare", "process", "finish"]
+
+
+async def test_after_a_plain_text_500_the_next_write_still_goes_through(langgraph_url: str) -> None:
+    # Gotcha 7 on the real server: a flat `before` makes /history crash with a plain-text 500,
+    # and uvicorn then drops that keep-alive connection without a word. A write sent right
+    # after must not land on it (a ReadError there cannot be retried). Without the fresh
+    # connection the SDK uses after a 5xx, about half of these writes fail on this server.
+    async with Client(langgraph_url, max_retries=0) as client:
+        thread = await client.create_thread()
+        await client.wait_run(thread, {}, assistant_id="flaky")
+        (state,) = await client.get_state_history(thread, limit=1)
+        flat = {"limit": 1, "before": {"checkpoint_id": state["checkpoint"]["checkpoint_id"]}}
+        for _ in range(8):
+            with pytest.raises(ServerError) as caught:
+                await client._http.request(
+                    "POST", f"/threads/{thread['thread_id']}/history", json=flat
+                )
+            assert caught.value.detail.startswith("Internal Server Error")
+            assert (await client.create_thread())["thread_id"]

@@ -122,13 +122,29 @@ async def test_the_official_namespaces_reach_the_same_deployment(client: Any) ->
     (run,) = await client.runs.list(thread["thread_id"])
     assert (await client.runs.get(thread["thread_id"], run["run_id"]))["status"] == "success"
     assert (await client.runs.join(thread["thread_id"], run))["result"] == "ok"
+    with pytest.raises(NotFoundError):  # nothing left to cancel
+        await client.runs.cancel(thread["thread_id"], run)
+
+    background = await client.runs.create(
+        other["thread_id"], "flaky", input={}, stream_resumable=True
+    )
+    replay = client.runs.join_stream(other["thread_id"], background, last_event_id="0-0")
+    events = [part.event async for part in replay]
+    assert events[0] == "metadata"
+    await client.runs.delete(other["thread_id"], background)
+    written = await client.threads.update_state(
+        thread["thread_id"], {"result": "edited"}, as_node="finish"
+    )
+    assert written["checkpoint"]["checkpoint_id"]
+    async with client.threads.join_stream(thread["thread_id"]) as live:
+        assert live.thread_id == thread["thread_id"]
 
     history = await client.threads.get_history(
         thread["thread_id"], limit=2, metadata={"source": "loop"}
     )
     assert len(history) == 2
     assert all(h["metadata"]["source"] == "loop" for h in history)
-    assert (await client.threads.get_state(thread["thread_id"]))["values"]["result"] == "ok"
+    assert (await client.threads.get_state(thread["thread_id"]))["values"]["result"] == "edited"
     copy = await client.threads.copy(thread["thread_id"])
     await client.threads.delete(copy["thread_id"])
 
@@ -137,3 +153,4 @@ async def test_the_official_namespaces_reach_the_same_deployment(client: Any) ->
     assert (await client.assistants.get("flaky"))["graph_id"] == "flaky"
     assert (await client.assistants.get_graph("flaky"))["edges"]
     assert (await client.assistants.get_schemas("flaky"))["graph_id"] == "flaky"
+    assert await client.assistants.get_subgraphs("flaky") == {}

@@ -14,12 +14,14 @@ import pytest
 
 from switchboard import (
     APIConnectionError,
+    Client,
     GraphNotFoundError,
     InputError,
     RateLimitError,
     RunFailedError,
     ServerError,
     StreamPart,
+    SyncClient,
     ThreadBusyError,
 )
 from tests.sdk.helpers import Sleeps, chunks, event_stream, routed, scripted, sse
@@ -521,3 +523,28 @@ async def test_a_background_stream_creates_the_run_then_follows_it_from_its_firs
     assert seen.bodies()[0]["stream_resumable"] is True
     assert seen.requests[1].headers["last-event-id"] == "0-0"
     assert created == [{"run_id": RUN, "thread_id": THREAD}]
+
+
+async def test_create_builds_a_client_only_if_the_deployment_answers(kind: str) -> None:
+    up, seen = scripted([ok({"ok": True})])
+    down, _ = scripted([httpx.ConnectError("refused")])
+    if kind == "async":
+        client = await Client.create("http://deployment.test", transport=up, max_retries=0)
+        await client.aclose()
+        with pytest.raises(APIConnectionError):
+            await Client.create("http://deployment.test", transport=down, max_retries=0)
+    else:
+        sync = await asyncio.to_thread(SyncClient.create, "http://deployment.test", transport=up)
+        sync.close()
+        with pytest.raises(APIConnectionError):
+            await asyncio.to_thread(
+                SyncClient.create, "http://deployment.test", transport=down, max_retries=0
+            )
+    assert seen.paths() == ["GET /ok"]
+
+
+async def test_a_bad_url_or_a_reserved_header_is_refused_at_construction() -> None:
+    with pytest.raises(InputError, match="http"):
+        Client("localhost:2024")
+    with pytest.raises(InputError, match="api_key="):
+        Client("http://deployment.test", headers={"X-Api-Key": "k"})

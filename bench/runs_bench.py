@@ -13,7 +13,8 @@ database and Redis prefix of its own, and writes bench/results/runs.json plus a 
   graph's fixed emission schedule (chatty paces chunk k at t1 + (k-1)/rate); memory per relay
   from the relay workers' RSS.
 - B5 seconds from SIGKILL of the relay worker to events flowing to the page again (default
-  lease, heartbeat and reaper settings, a second worker already running, beat running).
+  lease, heartbeat and reaper settings, a second worker already running, beat running; the
+  reaper runs on the relay queue, so the surviving relay worker re-dispatches the run).
 - B6 "Run" pressed (HTTP POST of the form) → first event on the page, against
   ``langgraph_sdk`` ``runs.stream`` → its first event.
 """
@@ -83,29 +84,45 @@ class Stack:
         import django
 
         django.setup()
-        from tests.fixtures.workers import Process, _spawn
-
-        self.Process = Process
-        self._spawn = _spawn
         self.procs: list[Any] = []
         self.graph_url = self._graph_server(jobs)
         self.daphne_url = self._daphne()
         self.workers = [self.relay_worker(), self.relay_worker()]
-        self.procs.append(
-            _spawn(
+        # Beat sends the lease reaper to the relay queue: with the relay workers, that is all a
+        # dead relay's replacement needs (B5).
+        self.beat = self._spawn(
+            "beat",
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "dashboard",
                 "beat",
-                [
-                    str(Path(sys.executable).parent / "celery"),
-                    "-A",
-                    "dashboard",
-                    "beat",
-                    "-s",
-                    str(self.tmp / "beat-schedule"),
-                ],
-                dict(os.environ),
-                self.tmp,
-            )
+                "-l",
+                "INFO",
+                "-s",
+                str(self.tmp / "beat-schedule"),
+            ],
+            dict(os.environ),
+            self.tmp,
         )
+        self.procs.append(self.beat)
+
+    def _spawn(self, name: str, command: list[str], env: dict[str, str], log_dir: Path) -> Any:
+        from tests.fixtures.workers import Process, spawn_process
+
+        if name != "graph":
+            return spawn_process(name, command, env, log_dir)
+        # The graph server must run in its app directory, not in the repository.
+        log_path = log_dir / f"{name}.log"
+        popen = subprocess.Popen(
+            command,
+            cwd=log_dir / "graphs",
+            env=env,
+            stdout=log_path.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        return Process(name, popen, log_path)
 
     def _graph_server(self, jobs: int) -> str:
         from dashboard.embedded import free_port, graph_server_ok
@@ -213,29 +230,6 @@ class Stack:
         )
 
 
-def _graph_cwd_patch() -> None:
-    """``_spawn`` runs children in the repo; the graph server must run in its app directory."""
-    import tests.fixtures.workers as workers
-
-    original = workers._spawn
-
-    def spawn(name: str, command: list[str], env: dict[str, str], log_dir: Path) -> Any:
-        if name != "graph":
-            return original(name, command, env, log_dir)
-        log_path = log_dir / f"{name}.log"
-        popen = subprocess.Popen(
-            command,
-            cwd=log_dir / "graphs",
-            env=env,
-            stdout=log_path.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return workers.Process(name, popen, log_path)
-
-    workers._spawn = spawn
-
-
 def setup_people(stack: Stack) -> tuple[Any, Any, dict[str, str]]:
     from django.contrib.auth.models import User
     from django.test import Client
@@ -271,7 +265,12 @@ def start(user: Any, deployment: Any, chunks: int, rate: float) -> Any:
 
 
 def page_times(
-    stack: Stack, run_id: int, headers: dict[str, str], out: list[float], timeout: float = 300
+    stack: Stack,
+    run_id: int,
+    headers: dict[str, str],
+    out: list[float],
+    timeout: float = 300,
+    seqs: list[int] | None = None,
 ) -> None:
     from tests.fixtures.workers import PageReader
 
@@ -286,6 +285,8 @@ def page_times(
             frame = page.read(deadline - time.monotonic())
             if frame["type"] == "event" and frame["event"] == "messages":
                 out.append(time.perf_counter())
+                if seqs is not None:
+                    seqs.append(frame["seq"])
             if frame["type"] == "event" and frame["event"] == "switchboard/end":
                 return
     except Exception as error:
@@ -388,24 +389,48 @@ def b5(stack: Stack, user: Any, deployment: Any, headers: dict[str, str]) -> dic
 
     run = start(user, deployment, 3000, 50)
     arrivals: list[float] = []
-    reader = threading.Thread(target=page_times, args=(stack, run.pk, headers, arrivals))
+    seqs: list[int] = []
+    reader = threading.Thread(
+        target=page_times, args=(stack, run.pk, headers, arrivals), kwargs={"seqs": seqs}
+    )
     reader.start()
-    while Run.objects.get(pk=run.pk).last_seq < 50:
+    # Let the page catch up first: the kill must interrupt a live stream, not a backlog.
+    settle = time.monotonic() + 120
+    while len(seqs) < 100 or Run.objects.get(pk=run.pk).last_seq - seqs[-1] > 5:
+        if time.monotonic() > settle or not reader.is_alive():
+            raise RuntimeError("B5: the page never caught up with the run")
         time.sleep(0.05)
     # The lease owner names the relay's host:pid: SIGKILL exactly that worker.
     pid = int(Run.objects.get(pk=run.pk).lease_owner.split(":")[1])
     victim = next(worker for worker in stack.workers if worker.pid == pid)
+    claims = Run.objects.get(pk=run.pk).claims
     killed = time.perf_counter()
     victim.kill()
     stack.workers.remove(victim)
-    resumed = None
+    # What the dead relay stored is all it will ever store: "live again" is the page receiving
+    # an event stored after that, by the relay that took over.
+    stored_by_victim = Run.objects.get(pk=run.pk).last_seq
+    resumed = reclaimed = None
     while time.perf_counter() - killed < 120 and resumed is None:
-        resumed = next((t for t in arrivals if t > killed + 0.05), None)
+        if reclaimed is None and Run.objects.get(pk=run.pk).claims > claims:
+            reclaimed = time.perf_counter()
+        resumed = next(
+            (t for t, seq in zip(arrivals, seqs, strict=False) if seq > stored_by_victim), None
+        )
         time.sleep(0.05)
     stack.workers.append(stack.relay_worker())
     do_cancel_run(user=user, run=Run.objects.get(pk=run.pk), action="interrupt")
     reader.join(60)
-    return {"seconds_to_live_again": round(resumed - killed, 2) if resumed else None}
+    from django.conf import settings
+
+    return {
+        "seconds_to_live_again": round(resumed - killed, 2) if resumed else None,
+        "seconds_to_reclaimed": round(reclaimed - killed, 2) if reclaimed else None,
+        "lease_seconds": settings.RUNS_LEASE_SECONDS,
+        "reaper_interval_seconds": settings.CELERY_BEAT_SCHEDULE["runs-reap-expired-leases"][
+            "schedule"
+        ],
+    }
 
 
 def b6(stack: Stack, headers: dict[str, str], deployment: Any, repeats: int) -> dict[str, Any]:
@@ -466,10 +491,12 @@ def b6(stack: Stack, headers: dict[str, str], deployment: Any, repeats: int) -> 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--sizes", help="B4 run counts, comma-separated (e.g. 100,200)")
     args = parser.parse_args()
     quick = args.quick
     sizes = [20, 50] if quick else [50, 100, 200]
-    _graph_cwd_patch()
+    if args.sizes:
+        sizes = [int(size) for size in args.sizes.split(",")]
     stack = Stack(jobs=max(sizes) + 10)  # drops its database itself if it fails to start
     results: dict[str, Any] = {"quick": quick, "machine_cpus": os.cpu_count()}
     try:

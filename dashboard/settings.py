@@ -190,10 +190,10 @@ CHANNEL_LAYERS = {
 
 CELERY_BROKER_URL = REDIS_URL
 # kombu's Redis transport with a fix for a worker crash when Redis goes away while tasks are
-# unacknowledged (every running relay): see apps/runs/broker.py. rediss:// keeps kombu's own
+# unacknowledged (every running relay): see dashboard/broker.py. rediss:// keeps kombu's own
 # transport, which sets up TLS from the scheme.
 if REDIS_URL.startswith("redis://"):
-    CELERY_BROKER_TRANSPORT = "apps.runs.broker:Transport"
+    CELERY_BROKER_TRANSPORT = "dashboard.broker:Transport"
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"{REDIS_PREFIX}:celery:",

@@ -15,6 +15,7 @@ from switchboard._hitl import (
     InterruptAction,
     InterruptRecord,
     ResumeComposer,
+    interrupts_from_state,
     is_paused_at_breakpoint,
     needs_human,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "ThreadStreamMode",
     "__version__",
     "errors",
+    "interrupts_from_state",
     "is_paused_at_breakpoint",
     "needs_human",
     "types",

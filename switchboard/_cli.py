@@ -41,8 +41,14 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m switchboard",
         description="Look at and steer runs on a LangGraph deployment.",
     )
-    parser.add_argument("--url", default=os.environ.get("SWITCHBOARD_URL"), help="deployment URL")
-    parser.add_argument("--api-key", default=os.environ.get("SWITCHBOARD_API_KEY"))
+    parser.add_argument(
+        "--url",
+        default=os.environ.get("SWITCHBOARD_URL"),
+        help="deployment URL (or SWITCHBOARD_URL)",
+    )
+    parser.add_argument(
+        "--api-key", default=os.environ.get("SWITCHBOARD_API_KEY"), help="or SWITCHBOARD_API_KEY"
+    )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     commands = parser.add_subparsers(dest="command", required=True)
 

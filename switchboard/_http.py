@@ -481,7 +481,7 @@ class RunStream:
         while True:
             while buffer:
                 event, data, event_id = buffer.popleft()
-                if type(data) is bytes:
+                if data is not None:  # raw: JSON bytes
                     # Decoded one at a time as handed out: only the event in hand is alive,
                     # which keeps the garbage collector's young generation small.
                     try:
@@ -702,28 +702,29 @@ class RunStream:
             await core.sleep(delay)
 
     def _inspect(self, parts: list[StreamPart]) -> tuple[list[StreamPart], SwitchboardError | None]:
-        """Note run ids and ids; cut the batch at a terminal event."""
+        """Note run ids and ids; cut the batch at a terminal event. ``parts`` are raw: plain
+        ``(event, JSON bytes, id)`` tuples."""
         if self.run_id is None or self._thread_stream:
-            for part in parts:
-                if part.event == "metadata":
-                    data = _decoded(part.data)
+            for event, raw, _ in parts:
+                if event == "metadata":
+                    data = _decoded(raw)
                     run_id = data.get("run_id") if isinstance(data, dict) else None
                     if isinstance(run_id, str) and data.get("status") is None:
                         self._announce(run_id, None)
                     break
-        last = parts[-1]
-        if last.id is not None:
-            self.last_event_id = last.id
-        for index, part in enumerate(parts):
-            if part.event in _TERMINAL_EVENTS:
+        last_id = parts[-1][2]
+        if last_id is not None:
+            self.last_event_id = last_id
+        for index, (event, raw, event_id) in enumerate(parts):
+            if event in _TERMINAL_EVENTS:
                 self._finished = True
-                self.last_event_id = part.id or self.last_event_id
-                if part.event == "error":
+                self.last_event_id = event_id or self.last_event_id
+                if event == "error":
                     return parts[:index], run_failed(
-                        _decoded(part.data),
+                        _decoded(raw),
                         run_id=self.run_id,
                         thread_id=self.thread_id,
-                        event_id=part.id,
+                        event_id=event_id,
                     )
                 return parts[:index], None
         return parts, None

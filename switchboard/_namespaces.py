@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypedDict, TypeVa
 
 from switchboard._client import (
     Client,
-    RunRef,
     Strategy,
     StreamModes,
     Timeout,
@@ -173,7 +172,6 @@ class AssistantsNamespace(_Namespace):
 __all__ = [
     "AssistantsNamespace",
     "CreateRunOptions",
-    "RunRef",
     "RunsNamespace",
     "StreamRunOptions",
     "ThreadsNamespace",

@@ -157,17 +157,20 @@ class SSEDecoder:
                                 self.last_event_id = event_id.decode()
                             except UnicodeDecodeError:
                                 self.last_event_id = event_id.decode("utf-8", "replace")
-                        if loads is None:
-                            value: Any = data or None
-                        elif data:
-                            try:
-                                value = loads(data)
-                            except ValueError:
-                                value = _as_text(data)
-                        else:
-                            value = None
                         event = names.get(name) or name.decode("utf-8", "replace") or "message"
-                        append(_new_part(StreamPart, (event, value, self.last_event_id)))
+                        if loads is None:
+                            # Raw: a plain tuple (data still JSON bytes), made into a
+                            # StreamPart when its data is decoded (decode_data).
+                            append((event, data or None, self.last_event_id))  # type: ignore[arg-type]
+                        else:
+                            if data:
+                                try:
+                                    value = loads(data)
+                                except ValueError:
+                                    value = _as_text(data)
+                            else:
+                                value = None
+                            append(_new_part(StreamPart, (event, value, self.last_event_id)))
                         pos = next_pos
                         continue
             # Slow path: one line by the general rules.
@@ -216,13 +219,11 @@ def decode_data(parts: list[StreamPart], loads: Callable[[bytes], Any]) -> list[
     """JSON-decode the data of parts decoded with ``loads=lambda b: b`` (raw bytes)."""
     out: list[StreamPart] = []
     append = out.append
-    for part in parts:
-        data = part[1]
+    for event, data, event_id in parts:
         if type(data) is bytes:
             try:
                 data = loads(data)
             except ValueError:
                 data = _as_text(data)
-            part = _new_part(StreamPart, (part[0], data, part[2]))
-        append(part)
+        append(_new_part(StreamPart, (event, data, event_id)))
     return out

@@ -45,9 +45,11 @@ from switchboard.types import StreamPart
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# Batches a sync stream may read ahead of its consumer (a batch is one network read).
-_QUEUE_HIGH = 32
-_QUEUE_LOW = 8
+# Events a sync stream may read ahead of its consumer: reading pauses at the first number and
+# resumes below the second. Counted in events, not reads, so that a live stream arriving one
+# event per read still hands over hundreds at a time when its consumer falls behind.
+_AHEAD_HIGH = 4096
+_AHEAD_LOW = 1024
 
 # Loops inherited from a parent process: never closed (the parent owns them), only kept
 # referenced so that garbage collection does not try to.
@@ -241,6 +243,8 @@ class SyncRunStream:
         self._producer: asyncio.Task[None] | None = None
         self._room: asyncio.Event | None = None  # set when the queue has room again
         self._paused = False  # the producer waits for room
+        self._ahead = 0  # events read ahead and not handed out yet (under _ahead_lock)
+        self._ahead_lock = threading.Lock()
         self._stash: list[StreamPart] | BaseException | None = None  # taken, not handed out
         self._done = False
 
@@ -257,7 +261,7 @@ class SyncRunStream:
         return self._stream.last_event_id
 
     def __iter__(self) -> Iterator[StreamPart]:
-        loads, as_text, new = _json.loads, _as_text, StreamPart._make
+        loads, as_text, new = _json.loads, _as_text, tuple.__new__
         try:
             while True:
                 batch = self._next_raw()
@@ -266,12 +270,12 @@ class SyncRunStream:
                 # Decode one event at a time: only the event in hand is alive, which keeps
                 # the garbage collector's young generation small.
                 for event, data, event_id in batch:
-                    if type(data) is bytes:
+                    if data is not None:  # raw: JSON bytes
                         try:
                             data = loads(data)
                         except ValueError:
                             data = as_text(data)
-                    yield new((event, data, event_id))
+                    yield new(StreamPart, (event, data, event_id))
         finally:
             self.close()
 
@@ -304,7 +308,10 @@ class SyncRunStream:
                 self._stash = more
                 break
             batch += more
-        if self._paused and self._queue.qsize() < _QUEUE_LOW:
+        with self._ahead_lock:
+            self._ahead -= len(batch)
+            low = self._ahead < _AHEAD_LOW
+        if low and self._paused:
             self._paused = False
             room = self._room
             if room is not None:
@@ -332,14 +339,19 @@ class SyncRunStream:
         try:
             while True:
                 batch = await self._stream.raw_batch()  # JSON is decoded on our caller's thread
+                with self._ahead_lock:
+                    self._ahead += len(batch)
+                    full = self._ahead >= _AHEAD_HIGH
                 put(batch)
                 if not batch:
                     return
-                if self._queue.qsize() >= _QUEUE_HIGH:
+                if full:
                     # The consumer is behind: wait until it makes room.
                     self._room.clear()
                     self._paused = True
-                    if self._queue.qsize() >= _QUEUE_LOW:  # it may have caught up meanwhile
+                    with self._ahead_lock:  # it may have caught up meanwhile
+                        behind = self._ahead >= _AHEAD_LOW
+                    if behind:
                         await self._room.wait()
                     self._paused = False
         except asyncio.CancelledError:

@@ -181,7 +181,8 @@ class LeaseKeeper:
     """One daemon thread per process that renews the leases of every relay running in it.
 
     Relays renew with each event they store; this keeps a lease alive while the deployment is
-    quiet (a long tool call), at one UPDATE per heartbeat for all the process's relays.
+    quiet (a long tool call), at one UPDATE per heartbeat for all the process's relays. The
+    thread ends (closing its database connection) once the process holds no lease.
     """
 
     def __init__(self) -> None:
@@ -213,20 +214,28 @@ class LeaseKeeper:
         from django.db import close_old_connections
 
         stop = threading.Event()
-        while not stop.wait(settings.RUNS_HEARTBEAT_SECONDS):
-            with self._lock:
-                leases = dict(self._leases)
-            try:
-                lost = renew(leases)
-            except Exception:  # the database is away: try again next beat
-                close_old_connections()
-                continue
-            with self._lock:
-                for run_id in lost:
-                    owner = leases[run_id]
-                    if self._leases.get(run_id) == owner:
-                        del self._leases[run_id]
-                        self._lost.add((run_id, owner))
+        try:
+            while not stop.wait(settings.RUNS_HEARTBEAT_SECONDS):
+                with self._lock:
+                    leases = dict(self._leases)
+                    if not leases:
+                        # Nothing left to renew: end (``hold`` starts a new thread) and give the
+                        # database connection back instead of keeping it open for nothing.
+                        self._thread = None
+                        return
+                try:
+                    lost = renew(leases)
+                except Exception:  # the database is away: try again next beat
+                    close_old_connections()
+                    continue
+                with self._lock:
+                    for run_id in lost:
+                        owner = leases[run_id]
+                        if self._leases.get(run_id) == owner:
+                            del self._leases[run_id]
+                            self._lost.add((run_id, owner))
+        finally:
+            connection.close()
 
 
 keeper = LeaseKeeper()

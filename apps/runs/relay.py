@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from apps.inbox.services import sync_thread_interrupts
@@ -242,16 +242,23 @@ def _backoff(attempt: int) -> float:
 def relay(run_id: int) -> str:
     """Relay one run if its lease is free. Returns what happened, for logs and tests."""
     owner = lease.new_owner()
-    if not lease.claim(run_id, owner):
-        return "not claimed"
-    lease.keeper.hold(run_id, owner)
     try:
-        return _relay(run_id, owner)
-    except _LeaseLost:
-        log.warning("run %s: lease lost to another relay; stopping", run_id)
-        return "lease lost"
+        if not lease.claim(run_id, owner):
+            return "not claimed"
+        lease.keeper.hold(run_id, owner)
+        try:
+            return _relay(run_id, owner)
+        except _LeaseLost:
+            log.warning("run %s: lease lost to another relay; stopping", run_id)
+            return "lease lost"
+        finally:
+            lease.keeper.drop(run_id, owner)
     finally:
-        lease.keeper.drop(run_id, owner)
+        # A relay has a thread to itself for a run's whole life (a Celery pool thread, or any
+        # thread that calls this): give its database connection back when done. Not inside a
+        # transaction, where closing would break the caller's work.
+        if not connection.in_atomic_block:
+            connection.close()
 
 
 def _relay(run_id: int, owner: str) -> str:

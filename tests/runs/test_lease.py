@@ -99,3 +99,20 @@ def test_the_reaper_re_enqueues_a_queued_run_whose_message_was_lost(run, setting
     sent: list[int] = []
     relay.reap(sent.append)
     assert sent == [run.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_keeper_thread_ends_and_lets_its_connection_go_once_no_lease_is_held(run, settings):
+    # A thread left running holds a database connection: in tests that connection keeps the test
+    # database from being dropped at the end of the session.
+    settings.RUNS_HEARTBEAT_SECONDS = 0.05
+    keeper = lease.LeaseKeeper()
+    assert lease.claim(run.pk, "me")
+    keeper.hold(run.pk, "me")
+    thread = keeper._thread
+    assert thread is not None
+    keeper.drop(run.pk, "me")
+
+    thread.join(10)
+
+    assert not thread.is_alive()

@@ -135,6 +135,7 @@ def test_the_public_names_are_exactly_these() -> None:
             "ThreadStreamMode",
             "__version__",
             "errors",
+            "interrupts_from_state",
             "is_paused_at_breakpoint",
             "needs_human",
             "types",

@@ -1,4 +1,4 @@
-"""The broker transport the console's Celery processes use (apps/runs/broker.py), on real Redis.
+"""The broker transport the console's Celery processes use (dashboard/broker.py), on real Redis.
 
 The whole story (a relay worker living through a Redis outage) is
 ``tests/faults/test_f3_redis_outage.py::test_a_relay_worker_survives_a_redis_outage``; here is the
@@ -14,7 +14,7 @@ from dashboard.celery import app
 
 def test_the_console_uses_the_fixed_transport():
     with app.connection_for_write() as connection:
-        assert connection.transport_cls == "apps.runs.broker:Transport"
+        assert connection.transport_cls == "dashboard.broker:Transport"
 
 
 def test_a_channel_its_connection_let_go_of_raises_a_connection_error_when_used():
@@ -26,4 +26,4 @@ def test_a_channel_its_connection_let_go_of_raises_a_connection_error_when_used(
         connection.collect()
 
         with pytest.raises(connection.connection_errors):
-            channel.qos.restore_unacked()
+            channel.qos.restore_unacked()  # type: ignore[attr-defined]

@@ -33,14 +33,15 @@ from kombu.transport import redis as kombu_redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 
-class Channel(kombu_redis.Channel):  # type: ignore[misc]
+class Channel(kombu_redis.Channel):
     def _connparams(self, asynchronous: bool = False) -> Any:
         # A closed channel has no transport; a collected connection's transport has no client.
         transport = self.connection
         if transport is None or transport.client is None:
             raise RedisConnectionError("the broker connection was closed; reconnecting")
-        return super()._connparams(asynchronous=asynchronous)
+        # (Private in kombu, so missing from its type stubs.)
+        return super()._connparams(asynchronous=asynchronous)  # type: ignore[misc]
 
 
-class Transport(kombu_redis.Transport):  # type: ignore[misc]
+class Transport(kombu_redis.Transport):
     Channel = Channel

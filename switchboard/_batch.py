@@ -8,8 +8,6 @@ been lost after the run started) the worker asks the thread for its runs and joi
 that exists; a 409 "busy" means the earlier attempt is running and is joined too.
 """
 
-# ruff: noqa: ASYNC109
-
 from __future__ import annotations
 
 import asyncio

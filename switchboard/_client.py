@@ -2,7 +2,6 @@
 façade that runs these coroutines on a private loop thread."""
 
 # ``timeout=`` parameters are per-call HTTP timeouts handed to httpx, not asyncio deadlines.
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ built before a Celery worker forks never shares a socket with its parent.
 
 # ``timeout=`` arguments here are httpx timeouts handed to the transport, not deadlines the
 # caller should implement with asyncio.timeout, so ASYNC109 does not apply.
-# ruff: noqa: ASYNC109
 
 from __future__ import annotations
 

@@ -4,8 +4,6 @@ method names over the same ``Client`` methods (no second implementation).
 Run methods keep the official positional order ``(thread, assistant_id, *, input=...)``.
 """
 
-# ruff: noqa: ASYNC109
-
 from __future__ import annotations
 
 import builtins

@@ -48,8 +48,14 @@ from apps.deployments.selectors import check_writable
 from apps.inbox.events import InboxEvents
 from apps.inbox.models import Decision, InboxPolicy, Interrupt, Kind, Status
 from apps.inbox.selectors import comment_required, decisions_on
-from switchboard import InputError, InterruptRecord, NotFoundError, ResumeComposer, SwitchboardError
-from switchboard._hitl import interrupts_from_state
+from switchboard import (
+    InputError,
+    InterruptRecord,
+    NotFoundError,
+    ResumeComposer,
+    SwitchboardError,
+    interrupts_from_state,
+)
 
 log = logging.getLogger(__name__)
 

@@ -49,7 +49,7 @@ def _prefix(name: str, data: object) -> bytes:
 
 def _token(index: int) -> object:
     word = _WORDS[index % len(_WORDS)]
-    chunk = {
+    chunk: dict[str, object] = {
         "content": word if index == 0 else " " + word,
         "additional_kwargs": {},
         "response_metadata": {},

@@ -146,7 +146,13 @@ class Client:
             server's 5 s heartbeats, so this bounds silence, not stream length.
         max_retries: retries for idempotent requests and never-sent failures (see ``_retry``).
         max_requests_per_minute: spaces requests evenly to stay under this rate.
-        max_concurrent_requests: at most this many requests in flight at once.
+        max_concurrent_requests: at most this many requests in flight at once (streams count
+            only until their response headers arrive).
+        max_connections: size of the connection pool, i.e. how many requests and open
+            streams this client (and its ``with_options`` views) can have on the wire at
+            once; more wait up to the timeout for a free connection. ``None`` keeps httpx's
+            default of 100: raise it for a process that follows more runs than that at once
+            (a relay worker). The pool keeps at most 20 idle connections whatever this is.
         transport: an ``httpx.AsyncBaseTransport`` (tests inject ``httpx.MockTransport``).
 
     Example:
@@ -167,6 +173,7 @@ class Client:
         max_retries: int = 3,
         max_requests_per_minute: int | None = None,
         max_concurrent_requests: int | None = None,
+        max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.url = url
@@ -179,8 +186,10 @@ class Client:
             max_retries=max_retries,
             max_requests_per_minute=max_requests_per_minute,
             max_concurrent_requests=max_concurrent_requests,
+            max_connections=max_connections,
             transport=transport,
         )
+        self._view_of: Client | None = None  # set on a with_options view: its owner
         self._assistant_uuids: dict[str, str] = {}
         self._checkpoints: collections.OrderedDict[tuple[str, str, bool], bytes] = (
             collections.OrderedDict()
@@ -217,6 +226,7 @@ class Client:
         max_retries: int = 3,
         max_requests_per_minute: int | None = None,
         max_concurrent_requests: int | None = None,
+        max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Self:
         """Build a client and check the deployment answers ``GET /ok`` (raises if not)."""
@@ -229,6 +239,7 @@ class Client:
             max_retries=max_retries,
             max_requests_per_minute=max_requests_per_minute,
             max_concurrent_requests=max_concurrent_requests,
+            max_connections=max_connections,
             transport=transport,
         )
         try:
@@ -238,6 +249,38 @@ class Client:
             raise
         return client
 
+    def with_options(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Self:
+        """A view of this client with other retries and/or timeout (``None``: unchanged).
+
+        The view is cheap (no I/O, nothing new is opened): it sends over this client's
+        connection pool and shares its rate and concurrency limits and caches. It does not own
+        the pool: closing the view does nothing; close the client it came from.
+
+        Args:
+            max_retries: retries for idempotent requests and never-sent failures.
+            timeout: seconds (or an ``httpx.Timeout``) per request.
+
+        Returns:
+            A client of the same type with the same methods.
+
+        Example:
+            >>> fast = client.with_options(max_retries=0, timeout=3.0)
+            >>> await fast.get_thread(thread_id)  # a refused connection raises at once
+        """
+        view = object.__new__(type(self))
+        view.url = self.url
+        view.assistant_id = self.assistant_id
+        view._http = self._http.with_options(max_retries=max_retries, timeout=timeout)
+        view._assistant_uuids = self._assistant_uuids
+        view._checkpoints = self._checkpoints
+        view._view_of = self
+        return view
+
     async def __aenter__(self) -> Self:
         return self
 
@@ -245,8 +288,10 @@ class Client:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the connection pool. Safe to call twice."""
-        await self._http.aclose()
+        """Close the connection pool. Safe to call twice; does nothing on a ``with_options``
+        view (the client it came from owns the pool)."""
+        if self._view_of is None:
+            await self._http.aclose()
 
     # -- helpers -----------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from switchboard.errors import (
     InputError,
     NotFoundError,
     RateLimitError,
+    RedirectError,
     RunFailedError,
     ServerError,
     SwitchboardError,
@@ -65,6 +66,13 @@ def error_for_status(
         "request_id": headers.get("x-request-id"),
         "body": body,
     }
+    if 300 <= status < 400:
+        location = headers.get("location") or None
+        if location is None:
+            said = f"redirect ({status}) without a Location; redirects are never followed"
+        else:
+            said = f"redirect ({status}) to {location}; redirects are never followed"
+        return RedirectError(f"{said} [{where}]", location=location, **kwargs)
     message = f"{text} [{where}]"
     lowered = text.lower()
     if status in (401, 403):

@@ -1,8 +1,9 @@
 """The one module that touches httpx: sending with retries, pacing, and following streams.
 
-Threading rule: an ``HttpCore`` belongs to one event loop. Its ``httpx.AsyncClient`` (and the
-semaphore) are created on first use inside that loop, and again after a fork, so a client
-built before a Celery worker forks never shares a socket with its parent.
+Threading rule: an ``HttpCore`` (and every ``with_options`` view of it) belongs to one event
+loop. Their shared ``_Pool`` creates the ``httpx.AsyncClient`` (and the semaphore) on first
+use inside that loop, and again after a fork, so a client built before a Celery worker forks
+never shares a socket with its parent.
 """
 
 # ``timeout=`` arguments here are httpx timeouts handed to the transport, not deadlines the
@@ -11,6 +12,8 @@ built before a Celery worker forks never shares a socket with its parent.
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import os
 import re
 import time
@@ -95,9 +98,95 @@ def _run_from_location(location: str | None) -> RunCreated | None:
     return RunCreated(run_id=match["run_id"], thread_id=match["thread_id"])
 
 
+_DEFAULT_MAX_CONNECTIONS = 100  # httpx's own default
+
+
+class _Pool:
+    """The connections, concurrency and rate limits of one client, shared by every
+    ``with_options`` view of it. Created on first use inside the loop, and again after a fork,
+    so a client built before a Celery worker forks never shares a socket with its parent."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout,
+        *,
+        max_connections: int,
+        max_requests_per_minute: int | None,
+        max_concurrent_requests: int | None,
+        transport: httpx.AsyncBaseTransport | None,
+    ) -> None:
+        self._base_url = base_url
+        self._headers = headers
+        self._timeout = timeout
+        self._max_connections = max_connections
+        self._max_concurrent = max_concurrent_requests
+        self.pacer = Pacer(max_requests_per_minute) if max_requests_per_minute else None
+        self.transport = transport
+        self.client: httpx.AsyncClient | None = None
+        self.fresh_client: httpx.AsyncClient | None = None
+        self.semaphore: asyncio.Semaphore | None = None
+        self.suspect_until = 0.0
+        self.pid = os.getpid()
+
+    def _new_client(self, limits: httpx.Limits) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            transport=self.transport,
+            limits=limits,
+            follow_redirects=False,
+        )
+
+    def http(self) -> httpx.AsyncClient:
+        if self.pid != os.getpid():
+            # Forked: the parent's sockets are not ours to use or to close.
+            self.client, self.fresh_client, self.semaphore = None, None, None
+            self.pid = os.getpid()
+        if self.client is None:
+            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a
+            # request rarely meets a connection the server is closing.
+            self.client = self._new_client(
+                httpx.Limits(max_connections=self._max_connections, keepalive_expiry=4.0)
+            )
+            if self._max_concurrent:
+                self.semaphore = asyncio.Semaphore(self._max_concurrent)
+        return self.client
+
+    def http_for(self, idempotent: bool) -> httpx.AsyncClient:
+        client = self.http()
+        if idempotent or self.transport is not None or time.monotonic() >= self.suspect_until:
+            return client
+        # Shortly after a 5xx, a pooled connection may be one the server is about to drop
+        # without a word (uvicorn after a crash page, gotcha 7): a request on it fails with
+        # ReadError and, if it is not idempotent, cannot be retried. Send those on a
+        # connection of their own instead.
+        if self.fresh_client is None:
+            self.fresh_client = self._new_client(
+                httpx.Limits(max_connections=self._max_connections, max_keepalive_connections=0)
+            )
+        return self.fresh_client
+
+    async def aclose(self) -> None:
+        clients = (self.client, self.fresh_client)
+        self.client = self.fresh_client = None
+        if self.pid == os.getpid():
+            for client in clients:
+                if client is not None:
+                    await client.aclose()
+
+
+def _as_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
 class HttpCore:
     """Sends requests for one ``Client``: base URL, headers, retries, rate and concurrency
-    limits. Every public method of ``Client`` ends in ``request`` or ``stream`` here."""
+    limits. Every public method of ``Client`` ends in ``request`` or ``stream`` here.
+
+    ``with_options`` makes a view with its own retries and timeout on the same ``_Pool``."""
 
     def __init__(
         self,
@@ -109,6 +198,7 @@ class HttpCore:
         max_retries: int,
         max_requests_per_minute: int | None,
         max_concurrent_requests: int | None,
+        max_connections: int | None,
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
         parts = urlsplit(url)
@@ -116,6 +206,8 @@ class HttpCore:
             raise InputError(f"url must be an http(s) URL of a deployment, got {url!r}")
         if max_concurrent_requests is not None and max_concurrent_requests < 1:
             raise InputError("max_concurrent_requests must be at least 1")
+        if max_connections is not None and max_connections < 1:
+            raise InputError("max_connections must be at least 1")
         if max_retries < 0:
             raise InputError("max_retries must be zero or more")
         self.base_url = url.rstrip("/")
@@ -128,70 +220,49 @@ class HttpCore:
         if api_key:
             merged["x-api-key"] = api_key
         self._headers = merged
-        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._timeout = _as_timeout(timeout)
         self._timeout_dict = self._timeout.as_dict()
         self.policy = RetryPolicy(max_retries=max_retries)
-        self._pacer = Pacer(max_requests_per_minute) if max_requests_per_minute else None
-        self._max_concurrent = max_concurrent_requests
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
-        self._fresh_client: httpx.AsyncClient | None = None
-        self._suspect_until = 0.0
-        self._semaphore: asyncio.Semaphore | None = None
-        self._pid = os.getpid()
+        self._pool = _Pool(
+            self.base_url,
+            merged,
+            self._timeout,
+            max_connections=max_connections or _DEFAULT_MAX_CONNECTIONS,
+            max_requests_per_minute=max_requests_per_minute,
+            max_concurrent_requests=max_concurrent_requests,
+            transport=transport,
+        )
         # Replaced in tests to record (and skip) backoff sleeps.
         self.sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
+    def with_options(
+        self, *, max_retries: int | None = None, timeout: float | httpx.Timeout | None = None
+    ) -> HttpCore:
+        """A copy that sends with other retries and/or timeout over the same pool."""
+        if max_retries is not None and max_retries < 0:
+            raise InputError("max_retries must be zero or more")
+        view = copy.copy(self)
+        if max_retries is not None:
+            view.policy = dataclasses.replace(self.policy, max_retries=max_retries)
+        if timeout is not None:
+            view._timeout = _as_timeout(timeout)
+            view._timeout_dict = view._timeout.as_dict()
+        return view
+
+    def shares_pool_with(self, other: HttpCore) -> bool:
+        return self._pool is other._pool
+
     # -- lifecycle -------------------------------------------------------------------------
 
-    def _new_client(self, limits: httpx.Limits) -> httpx.AsyncClient:
-        return httpx.AsyncClient(
-            base_url=self.base_url,
-            headers=self._headers,
-            timeout=self._timeout,
-            transport=self._transport,
-            limits=limits,
-            follow_redirects=False,
-        )
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._pid != os.getpid():
-            # Forked: the parent's sockets are not ours to use or to close.
-            self._client, self._fresh_client, self._semaphore = None, None, None
-            self._pid = os.getpid()
-        if self._client is None:
-            # Idle connections are dropped before uvicorn's 5 s keep-alive closes them, so a
-            # request rarely meets a connection the server is closing.
-            self._client = self._new_client(httpx.Limits(keepalive_expiry=4.0))
-            if self._max_concurrent:
-                self._semaphore = asyncio.Semaphore(self._max_concurrent)
-        return self._client
-
-    def _http_for(self, idempotent: bool) -> httpx.AsyncClient:
-        client = self._http()
-        if idempotent or self._transport is not None or time.monotonic() >= self._suspect_until:
-            return client
-        # Shortly after a 5xx, a pooled connection may be one the server is about to drop
-        # without a word (uvicorn after a crash page, gotcha 7): a request on it fails with
-        # ReadError and, if it is not idempotent, cannot be retried. Send those on a
-        # connection of their own instead.
-        if self._fresh_client is None:
-            self._fresh_client = self._new_client(httpx.Limits(max_keepalive_connections=0))
-        return self._fresh_client
-
     async def aclose(self) -> None:
-        clients = (self._client, self._fresh_client)
-        self._client = self._fresh_client = None
-        if self._pid == os.getpid():
-            for client in clients:
-                if client is not None:
-                    await client.aclose()
+        await self._pool.aclose()
 
     # -- pacing ----------------------------------------------------------------------------
 
     async def _wait_turn(self) -> None:
-        if self._pacer is not None:
-            delay = self._pacer.reserve(time.monotonic())
+        pacer = self._pool.pacer
+        if pacer is not None:
+            delay = pacer.reserve(time.monotonic())
             if delay > 0:
                 await asyncio.sleep(delay)
 
@@ -233,7 +304,7 @@ class HttpCore:
             timeouts = timeout.as_dict()
         else:
             timeouts = httpx.Timeout(timeout).as_dict()
-        self._http()  # the pool exists (and is this process's) before the request goes out
+        self._pool.http()  # the pool exists (and is this process's) before the request goes out
         return httpx.Request(
             method, url, headers=request_headers, content=content, extensions={"timeout": timeouts}
         )
@@ -250,9 +321,10 @@ class HttpCore:
         idempotent: bool | None = None,
         stream: bool = False,
     ) -> httpx.Response:
-        """Send until a 2xx/3xx arrives or the retry policy gives up (then raise).
+        """Send until a 2xx arrives or the retry policy gives up (then raise).
 
-        With ``stream=True`` the returned response is open and the caller must close it.
+        Redirects are never followed: a 3xx raises ``RedirectError`` (not retried). With
+        ``stream=True`` the returned response is open and the caller must close it.
         """
         if idempotent is None:
             idempotent = is_idempotent(method, path)
@@ -263,10 +335,11 @@ class HttpCore:
         while True:
             retry_after: float | None = None
             await self._wait_turn()
-            http = self._http_for(idempotent)
+            pool = self._pool
+            http = pool.http_for(idempotent)
             try:
-                if self._semaphore is not None:
-                    async with self._semaphore:
+                if pool.semaphore is not None:
+                    async with pool.semaphore:
                         response = await http.send(request, stream=stream)
                 else:
                     response = await http.send(request, stream=stream)
@@ -274,10 +347,10 @@ class HttpCore:
                 error = _transport_error(exc, method, path)
                 retry = self.policy.retry_failure(_failure_kind(exc), idempotent=idempotent)
             else:
-                if response.status_code < 400:
+                if response.status_code < 300:
                     return response
                 if response.status_code >= 500:
-                    self._suspect_until = time.monotonic() + 2.0
+                    pool.suspect_until = time.monotonic() + 2.0
                 content = await response.aread()
                 await response.aclose()
                 error = error_for_status(

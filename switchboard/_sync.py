@@ -452,6 +452,10 @@ class SyncClient(_SyncBase):
     the threading rules). Same arguments as ``Client``, plus ``item_timeout``: seconds a sync
     stream may wait for its next event (``None``: forever).
 
+    ``max_connections`` bounds the requests and open streams on the wire at once, across
+    every thread using this client (``None``: httpx's default, 100); a process that follows
+    more runs than that at once needs a larger pool.
+
     Example:
         >>> with SyncClient("http://127.0.0.1:2024", assistant_id="chatty") as client:
         ...     thread = client.create_thread()
@@ -470,6 +474,7 @@ class SyncClient(_SyncBase):
         max_retries: int = 3,
         max_requests_per_minute: int | None = None,
         max_concurrent_requests: int | None = None,
+        max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         item_timeout: float | None = 300.0,
     ) -> None:
@@ -484,11 +489,44 @@ class SyncClient(_SyncBase):
             max_retries=max_retries,
             max_requests_per_minute=max_requests_per_minute,
             max_concurrent_requests=max_concurrent_requests,
+            max_connections=max_connections,
             transport=transport,
         )
         self._item_timeout = item_timeout
         self._portal = _Portal()
         self._finalizer = weakref.finalize(self, self._portal.close, self._client)
+        self._view_of: SyncClient | None = None  # set on a with_options view: its owner
+
+    def with_options(
+        self,
+        *,
+        max_retries: int | None = None,
+        timeout: float | httpx.Timeout | None = None,
+    ) -> Self:
+        """A view of this client with other retries and/or timeout (``None``: unchanged).
+
+        The view is cheap (no I/O, no new thread): it runs on this client's loop thread and
+        sends over its connection pool, sharing its rate and concurrency limits and caches.
+        It does not own them: closing the view does nothing, and it stops working when this
+        client is closed (it keeps this client alive while it is referenced).
+
+        Args:
+            max_retries: retries for idempotent requests and never-sent failures.
+            timeout: seconds (or an ``httpx.Timeout``) per request.
+
+        Returns:
+            A client of the same type with the same methods.
+
+        Example:
+            >>> fast = client.with_options(max_retries=0, timeout=3.0)
+            >>> fast.get_thread(thread_id)  # a refused connection raises at once
+        """
+        view = object.__new__(type(self))
+        view._client = self._client.with_options(max_retries=max_retries, timeout=timeout)
+        view._item_timeout = self._item_timeout
+        view._portal = self._portal
+        view._view_of = self
+        return view
 
     @classmethod
     def create(
@@ -502,6 +540,7 @@ class SyncClient(_SyncBase):
         max_retries: int = 3,
         max_requests_per_minute: int | None = None,
         max_concurrent_requests: int | None = None,
+        max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         item_timeout: float | None = 300.0,
     ) -> Self:
@@ -515,6 +554,7 @@ class SyncClient(_SyncBase):
             max_retries=max_retries,
             max_requests_per_minute=max_requests_per_minute,
             max_concurrent_requests=max_concurrent_requests,
+            max_connections=max_connections,
             transport=transport,
             item_timeout=item_timeout,
         )
@@ -559,8 +599,10 @@ class SyncClient(_SyncBase):
         self.close()
 
     def close(self) -> None:
-        """Close the connection pool and stop the loop thread. Safe to call twice."""
-        self._finalizer()
+        """Close the connection pool and stop the loop thread. Safe to call twice; does
+        nothing on a ``with_options`` view (the client it came from owns them)."""
+        if self._view_of is None:
+            self._finalizer()
 
     # Every method below is the async Client's, run on the loop thread.
     health = _sync(Client.health)

@@ -7,6 +7,7 @@
     │   ├── GraphNotFoundError     404 on an assistant or graph, or "Invalid assistant" (422)
     │   └── RunFailedError         the run itself failed (stream ``error`` event, ``__error__``)
     └── APIError                   everything else on the wire
+        ├── RedirectError          3xx: never followed; ``location`` says where it pointed
         ├── NotFoundError          404 on threads / runs
         ├── ConflictError          409
         │   └── ThreadBusyError    409 because the thread has a run in flight
@@ -35,6 +36,7 @@ __all__ = [
     "InputError",
     "NotFoundError",
     "RateLimitError",
+    "RedirectError",
     "RunFailedError",
     "ServerError",
     "SwitchboardError",
@@ -128,6 +130,25 @@ class RunFailedError(GraphError):
 
 class APIError(SwitchboardError):
     """Any other failure talking to the deployment."""
+
+
+class RedirectError(APIError):
+    """3xx: the deployment answered with a redirect. The SDK never follows one (a redirect
+    could send the API key, or the request itself, to another host, such as a cloud metadata
+    address); ``location`` is the ``Location`` it pointed to, as sent (possibly relative), or
+    ``None`` when it did not say."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        location: str | None = None,
+        status_code: int | None = None,
+        request_id: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(detail, status_code=status_code, request_id=request_id, body=body)
+        self.location = location
 
 
 class NotFoundError(APIError):

@@ -15,6 +15,7 @@ from switchboard import (
     APIConnectionError,
     APITimeoutError,
     AuthenticationError,
+    RedirectError,
     ServerError,
     SwitchboardError,
 )
@@ -74,11 +75,11 @@ def probe_deployment(deployment: Deployment) -> ProbeResult:
         return ProbeResult(False, f"Could not connect to {deployment.url}: {error}")
     except ServerError as error:
         return ProbeResult(False, f"{deployment.url} answered with a server error: {error}")
+    except RedirectError as error:
+        return ProbeResult(
+            False, _redirect_message(deployment, error.status_code or 302, error.location)
+        )
     except SwitchboardError as error:
-        status = error.status_code
-        if status is not None and 300 <= status < 400:
-            location = getattr(error, "location", None)
-            return ProbeResult(False, _redirect_message(deployment, status, location))
         return ProbeResult(False, f"{deployment.url} did not answer as a LangGraph server: {error}")
     problem = _answer_problem(deployment, answer)
     if problem is not None:

@@ -26,6 +26,7 @@ from switchboard import (
     InputError,
     NotFoundError,
     RateLimitError,
+    RedirectError,
     ServerError,
     SwitchboardError,
 )
@@ -60,6 +61,13 @@ def describe(error: BaseException, *, what: str = "the deployment") -> Problem:
         return Problem("slow", f"{what.capitalize()} did not answer in time ({detail}).")
     if isinstance(error, APIConnectionError):
         return Problem("down", f"Could not reach {what}: it looks down ({detail}).")
+    if isinstance(error, RedirectError):
+        where = f" to {error.location}" if error.location else ""
+        return Problem(
+            "error",
+            f"{what.capitalize()} redirected the request{where}, and the console never follows "
+            "redirects: if the deployment has moved, update its URL.",
+        )
     if isinstance(error, NotFoundError | GraphNotFoundError):
         return Problem("missing", f"{what.capitalize()} does not have this any more ({detail}).")
     if isinstance(error, AuthenticationError):

@@ -7,20 +7,18 @@ whatever the number of pending interrupts.
 
 from __future__ import annotations
 
-import base64
-import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from apps.accounts.permissions import AnyUser, teams_for
 from apps.deployments.models import Deployment
 from apps.inbox.models import Decision, InboxPolicy, Interrupt, Status
+from dashboard.keyset import decode_cursor, encode_cursor
 
 
 def interrupts_for(user: AnyUser) -> QuerySet[Interrupt]:
@@ -121,27 +119,6 @@ def filter_inbox(qs: QuerySet[Interrupt], f: InboxFilter) -> QuerySet[Interrupt]
     if f.age in AGES:
         qs = qs.filter(asked_at__lte=timezone.now() - AGES[f.age][1])
     return qs
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(value: datetime, pk: int) -> str:
-    raw = json.dumps([value.isoformat(), pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        when, pk = json.loads(raw)
-        parsed = parse_datetime(when)
-        if parsed is None or not isinstance(pk, int):
-            raise BadCursor(cursor)
-    except (ValueError, TypeError) as error:
-        raise BadCursor(cursor) from error
-    return parsed, pk
 
 
 @dataclass

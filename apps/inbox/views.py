@@ -8,18 +8,17 @@ view of the run that carries the resume.
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts.http import AuthenticatedHttpRequest
+from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
 from apps.accounts.permissions import can
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
@@ -28,35 +27,15 @@ from apps.deployments.selectors import deployments_for, get_deployment_for, is_w
 from apps.inbox import forms, presenters, selectors, services
 from apps.inbox.edits import diff_values
 from apps.inbox.models import Interrupt, Kind, Status
+from apps.threads.ids import checkpoint_id_or_blank, thread_id_or_404
+from dashboard.keyset import BadCursor
 from switchboard import NotFoundError, SwitchboardError
 
 LIST_PAGE_SIZE = 50
 
 
-def _valid_thread_id(thread_id: str) -> str:
-    try:
-        return str(uuid.UUID(thread_id))
-    except ValueError:
-        raise Http404("Thread ids are UUIDs.") from None
-
-
-def _valid_checkpoint_id(value: str) -> str:
-    try:
-        return str(uuid.UUID(value)) if value else ""
-    except ValueError:
-        return ""
-
-
 def _run_url(run: Any) -> str:
     return reverse("runs:detail", kwargs={"run_id": run.pk})
-
-
-def _redirect(request: AuthenticatedHttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return HttpResponseRedirect(url)
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -79,7 +58,7 @@ def inbox_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             after=request.GET.get("after", ""),
             size=LIST_PAGE_SIZE,
         )
-    except selectors.BadCursor:
+    except BadCursor:
         page = selectors.keyset_page(
             filtered, newest_first=form.to_filter().newest_first, size=LIST_PAGE_SIZE
         )
@@ -216,7 +195,7 @@ def thread_decide(
     request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
 ) -> HttpResponse:
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     if request.method == "GET":
         return _thread_page(request, deployment, thread_id)
     services.check_decision_allowed(request.user, deployment)
@@ -266,7 +245,7 @@ def thread_decide(
             request, deployment, thread_id, data=post, error=str(refused), status=400
         )
     messages.success(request, f"Decision sent: the thread resumes in run {outcome.run.pk}.")
-    return _redirect(request, _run_url(outcome.run))
+    return hx_redirect(request, _run_url(outcome.run))
 
 
 @require_POST
@@ -275,7 +254,7 @@ def thread_continue(
     request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
 ) -> HttpResponse:
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     services.check_decision_allowed(request.user, deployment)
     try:
         outcome = services.do_continue(
@@ -295,7 +274,7 @@ def thread_continue(
             request, deployment, thread_id, data=request.POST, error=str(refused), status=400
         )
     messages.success(request, f"Continued: run {outcome.run.pk}.")
-    return _redirect(request, _run_url(outcome.run))
+    return hx_redirect(request, _run_url(outcome.run))
 
 
 @require_POST
@@ -304,7 +283,7 @@ def thread_resolve(
     request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
 ) -> HttpResponse:
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     services.check_decision_allowed(request.user, deployment)
     try:
         services.do_mark_resolved(
@@ -325,7 +304,7 @@ def thread_resolve(
             request, deployment, thread_id, data=request.POST, error=str(refused), status=400
         )
     messages.success(request, "Marked resolved: the thread was closed without resuming it.")
-    return _redirect(request, reverse("inbox:list"))
+    return hx_redirect(request, reverse("inbox:list"))
 
 
 # --- edit state at a checkpoint, then continue ------------------------------------------------
@@ -337,12 +316,12 @@ def edit_state(
     request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
 ) -> HttpResponse:
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     if request.method == "POST":
         services.check_decision_allowed(request.user, deployment)
     client = sync_client_for(deployment)
     source = request.POST if request.method == "POST" else request.GET
-    checkpoint_id = _valid_checkpoint_id(
+    checkpoint_id = checkpoint_id_or_blank(
         source.get("checkpoint", "") or source.get("checkpoint_id", "")
     )
     problem = ""
@@ -401,10 +380,10 @@ def edit_state(
                         request,
                         f"State written (checkpoint {outcome.checkpoint_id}); continuing in run {outcome.run.pk}.",
                     )
-                    return _redirect(request, _run_url(outcome.run))
+                    return hx_redirect(request, _run_url(outcome.run))
                 services.sync_thread_interrupts(deployment, thread_id)
                 messages.success(request, f"State written: new checkpoint {outcome.checkpoint_id}.")
-                return _redirect(
+                return hx_redirect(
                     request,
                     reverse(
                         "threads:detail",
@@ -465,4 +444,4 @@ def policy_update(request: AuthenticatedHttpRequest, deployment_id: int) -> Http
         request=request,
     )
     messages.success(request, f"Inbox settings of {deployment.name} saved.")
-    return _redirect(request, reverse("inbox:settings"))
+    return hx_redirect(request, reverse("inbox:settings"))

@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from apps.inbox.services import sync_thread_interrupts
@@ -170,6 +170,7 @@ class _Follow:
 
     def follow_once(self, client: Any) -> None:
         stream, skip_id, skip = self.open(client)
+        overlap = _Overlap()
         try:
             for batch in _batches(stream):
                 if skip:
@@ -181,6 +182,7 @@ class _Follow:
                         skip = 0
                         kept.append(part)
                     batch = kept
+                batch = [part for part in batch if not overlap.repeated(part)]
                 if batch:
                     self.store(batch)
         except RunFailedError as failure:
@@ -213,6 +215,30 @@ class _Follow:
         if thread.get("status") == "interrupted":
             return Status.INTERRUPTED, ""
         return Status.SUCCEEDED, ""
+
+
+class _Overlap:
+    """Drops what a joined stream sends twice: the server replays the events after the
+    Last-Event-ID, then tails a queue it subscribed to before replaying, so the last events of
+    the replay come again (same id, same event, same data)."""
+
+    def __init__(self) -> None:
+        self.high: tuple[int, ...] = ()
+        self.group: list[StreamPart] = []
+
+    def repeated(self, part: StreamPart) -> bool:
+        try:
+            key = tuple(int(piece) for piece in (part.id or "").split("-"))
+        except ValueError:
+            return False  # no id, or not one of this server's "<ms>-<seq>": nothing to compare
+        if key < self.high:
+            return True
+        if key > self.high:
+            self.high, self.group = key, []
+        elif any(seen.event == part.event and seen.data == part.data for seen in self.group):
+            return True
+        self.group.append(part)
+        return False
 
 
 def _batches(stream: Any) -> Iterator[list[StreamPart]]:
@@ -282,6 +308,15 @@ def _relay(run_id: int, owner: str) -> str:
                 result = (Status.FAILED, f"Lost the deployment: {lost}")
                 break
             log.info("run %s: %s; rejoining (attempt %s)", run_id, lost, attempt)
+        except (OperationalError, InterfaceError) as lost:
+            # The database went away (restart, failover): what it committed is the truth. Drop
+            # the dead connection and rejoin from the last stored event once it is back; a relay
+            # whose lease was taken meanwhile finds out at its next (fenced) write.
+            connection.close()
+            attempt += 1
+            if attempt > settings.RUNS_MAX_RECONNECTS:
+                raise  # the lease lapses and the reaper hands the run on
+            log.warning("run %s: database error: %s; rejoining (attempt %s)", run_id, lost, attempt)
         except SwitchboardError as error:
             # Refused outright (busy thread, bad input, unknown assistant, ...): nothing to follow.
             result = (Status.FAILED, str(error))

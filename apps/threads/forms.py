@@ -14,7 +14,8 @@ from django.utils.datastructures import MultiValueDict
 
 from apps.deployments.models import Deployment
 from apps.threads.models import ThreadStatus
-from apps.threads.selectors import SORTS, BadCursor, ThreadFilter, decode_cursor
+from apps.threads.selectors import SORTS, ThreadFilter
+from dashboard.keyset import BadCursor, decode_cursor
 
 MAX_METADATA_FILTERS = 5
 MAX_COLUMNS = 6

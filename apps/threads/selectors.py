@@ -7,8 +7,6 @@ of queries whatever the size of the index.
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,12 +16,12 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 from django.http import Http404
-from django.utils.dateparse import parse_datetime
 
 from apps.accounts.permissions import AnyUser
 from apps.deployments.selectors import deployments_for
 from apps.runs.selectors import live_thread_keys
 from apps.threads.models import SyncState, ThreadIndex, ThreadStatus
+from dashboard.keyset import decode_cursor, encode_cursor
 
 SortKey = Literal["-updated", "updated", "-created", "created"]
 SORTS: dict[str, tuple[str, bool]] = {
@@ -108,27 +106,6 @@ def filter_threads(
 
 
 # --- keyset pages ---------------------------------------------------------------------------
-
-
-class BadCursor(ValueError):
-    pass
-
-
-def encode_cursor(value: datetime, pk: int) -> str:
-    raw = json.dumps([value.isoformat(), pk]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        when, pk = json.loads(raw)
-        parsed = parse_datetime(when)
-        if parsed is None or not isinstance(pk, int):
-            raise BadCursor(cursor)
-    except (ValueError, TypeError) as error:
-        raise BadCursor(cursor) from error
-    return parsed, pk
 
 
 @dataclass

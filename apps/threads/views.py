@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -33,6 +32,7 @@ from apps.threads import presenters, selectors, services
 from apps.threads.diff import diff_values
 from apps.threads.forms import OpenThreadForm, ThreadFilterForm
 from apps.threads.graphdraw import render_graph_svg
+from apps.threads.ids import checkpoint_id_or_blank, thread_id_or_404
 from apps.threads.models import ThreadIndex, ThreadStatus
 
 LIST_PAGE_SIZE = 50
@@ -42,21 +42,6 @@ REFRESH_MAX_PAGES = 5
 GRAPH_CACHE_SECONDS = 600
 EXPORT_PAGE = 1000  # the server's maximum history page
 EXPORT_MAX_CHECKPOINTS = 20000
-
-
-def _valid_thread_id(thread_id: str) -> str:
-    try:
-        return str(uuid.UUID(thread_id))
-    except ValueError:
-        raise Http404("Thread ids are UUIDs.") from None
-
-
-def _valid_checkpoint_id(value: str) -> str:
-    """A checkpoint id from the query string, or "" when it is not one (never sent upstream)."""
-    try:
-        return str(uuid.UUID(value)) if value else ""
-    except ValueError:
-        return ""
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -260,10 +245,10 @@ def thread_detail(
     request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
 ) -> HttpResponse:
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     row = ThreadIndex.objects.filter(deployment=deployment, thread_id=thread_id).first()
-    before = _valid_checkpoint_id(request.GET.get("before", ""))
-    checkpoint = _valid_checkpoint_id(request.GET.get("checkpoint", ""))
+    before = checkpoint_id_or_blank(request.GET.get("before", ""))
+    checkpoint = checkpoint_id_or_blank(request.GET.get("checkpoint", ""))
     results = _read_thread(deployment, thread_id, row=row, before=before, checkpoint=checkpoint)
 
     thread_outcome = results["thread"]
@@ -426,11 +411,11 @@ def checkpoint_diff(
     request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
 ) -> HttpResponse:
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     raw_from, raw_to = request.GET.get("from", "").strip(), request.GET.get("to", "").strip()
     errors = []
     for label, raw in (("from", raw_from), ("to", raw_to)):
-        if raw and not _valid_checkpoint_id(raw):
+        if raw and not checkpoint_id_or_blank(raw):
             errors.append(f"“{raw[:80]}” ({label}) is not a checkpoint id.")
     context: dict[str, Any] = {
         "deployment": deployment,
@@ -442,7 +427,7 @@ def checkpoint_diff(
     if errors:
         return render(request, "threads/diff.html", context, status=400)
     client = sync_client_for(deployment)
-    to_id = _valid_checkpoint_id(raw_to)
+    to_id = checkpoint_id_or_blank(raw_to)
     outcome_to = fetch(
         {"to": lambda: client.get_thread_state(thread_id, checkpoint_id=to_id or None)}
     )["to"]
@@ -453,7 +438,7 @@ def checkpoint_diff(
     if to_id and presenters.is_unknown_checkpoint(to_state):
         context["problem"] = _no_checkpoint(to_id)
         return render(request, "threads/diff.html", context)
-    from_id = _valid_checkpoint_id(raw_from) or presenters.parent_id_of(to_state)
+    from_id = checkpoint_id_or_blank(raw_from) or presenters.parent_id_of(to_state)
     if not from_id:
         context.update(to_state=to_state, to_id=presenters.checkpoint_id_of(to_state), first=True)
         return render(request, "threads/diff.html", context)
@@ -494,7 +479,7 @@ def export_thread(
 ) -> HttpResponse:
     """The thread, its whole checkpoint history and its runs, as one JSON download."""
     deployment = _get_deployment_for_user(request, deployment_id)
-    thread_id = _valid_thread_id(thread_id)
+    thread_id = thread_id_or_404(thread_id)
     client = sync_client_for(deployment)
     deadline = time.monotonic() + float(settings.DEPLOYMENT_TIMEOUT)
     first = fetch(

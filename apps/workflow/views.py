@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from apps.accounts.http import AuthenticatedHttpRequest
+from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
 from apps.accounts.permissions import can, teams_for
 from apps.deployments.selectors import deployments_for
 from apps.inbox.forms import InboxFilterForm
@@ -28,15 +28,6 @@ from apps.inbox.models import Interrupt
 from apps.inbox.selectors import filter_inbox
 from apps.workflow import charts, forms, metrics, selectors, services
 from apps.workflow.models import Approval, BulkItem, BulkJob, Claim, Deadline, Notification
-
-
-def _redirect(request: AuthenticatedHttpRequest, url: str) -> HttpResponse:
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = url
-        return response
-    return HttpResponseRedirect(url)
-
 
 # --- overview ---------------------------------------------------------------------------------
 
@@ -206,7 +197,7 @@ def bulk_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             except services.WorkflowRefused as refused:
                 error = str(refused)
             else:
-                return _redirect(request, reverse("workflow:bulk_job", kwargs={"job_id": job.pk}))
+                return hx_redirect(request, reverse("workflow:bulk_job", kwargs={"job_id": job.pk}))
     context = {
         "filter_form": filter_form,
         "form": form,
@@ -327,7 +318,7 @@ def workflow_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def _settings_done(request: AuthenticatedHttpRequest, message: str) -> HttpResponse:
     messages.success(request, message)
-    return _redirect(request, reverse("workflow:settings"))
+    return hx_redirect(request, reverse("workflow:settings"))
 
 
 def _settings_error(request: AuthenticatedHttpRequest, error: str, **forms_: Any) -> HttpResponse:

@@ -72,11 +72,6 @@ def test_a_redirect_is_a_failure_and_is_not_followed(client, alice, team_a):
     assert [r.path for r in server.requests] == ["/ok"]
 
 
-@pytest.mark.xfail(
-    reason="The SDK returns a 3xx as a success (HttpCore.send: status < 400) instead of raising "
-    "an error that carries the Location; the probe then cannot name the target.",
-    strict=False,
-)
 def test_a_redirect_to_the_metadata_address_is_named_and_refused(client, alice, team_a):
     target = "http://169.254.169.254/latest/meta-data/"
     with local_server(lambda request: Answer(302, {"Location": target}, b"")) as server:

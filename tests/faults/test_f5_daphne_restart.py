@@ -7,7 +7,6 @@ pages reconnect with the last sequence number they applied, as static/js/runs.js
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,31 +14,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.test import Client
 
-from apps.runs.models import Run, RunEvent, Status
+from apps.runs.models import RunEvent, Status
 from dashboard.embedded import port_answers
 from tests.faults.pages import ResyncingPage
-from tests.fixtures.workers import BIN, Process, spawn_process
+from tests.fixtures.workers import BIN, Process, spawn_process, start_chatty
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _start_chatty(user: Any, deployment: Any, chunks: int, rate: float) -> Run:
-    client = Client()
-    client.force_login(user)
-    response = client.post(
-        "/runs/new/",
-        {
-            "deployment": deployment.pk,
-            "assistant_id": "chatty",
-            "input": json.dumps({"chunks": chunks, "rate": rate}),
-            "stream_mode": ["values", "updates", "messages-tuple", "custom"],
-            "multitask_strategy": "reject",
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[:500]
-    return Run.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
 
 
 def _wait(check: Callable[[], bool], seconds: float) -> bool:
@@ -76,7 +57,7 @@ def test_pages_reconnect_after_daphne_restarts_and_miss_nothing(
 ):
     daphne, url = start_daphne()
     port = int(urlsplit(url).port or 0)
-    runs = [_start_chatty(oscar, deployment_a, chunks=80, rate=16) for _ in range(3)]
+    runs = [start_chatty(oscar, deployment_a, chunks=80, rate=16) for _ in range(3)]
     pages = [ResyncingPage(url, run.pk, ws_login(oscar)).start() for run in runs]
     assert _wait(lambda: all(page.last >= 10 for page in pages), 60), "the pages never went live"
 

@@ -3,40 +3,21 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from apps.runs import lease
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import Run, RunEvent, Status
 from apps.runs.tasks import reap_expired_leases, relay_run
 from tests.fixtures.runs import create_run
-from tests.fixtures.workers import PageReader
+from tests.fixtures.workers import PageReader, start_chatty
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def start_chatty(user, deployment, chunks: int, rate: float) -> Run:
-    client = Client()
-    client.force_login(user)
-    response = client.post(
-        "/runs/new/",
-        {
-            "deployment": deployment.pk,
-            "assistant_id": "chatty",
-            "input": json.dumps({"chunks": chunks, "rate": rate}),
-            "stream_mode": ["values", "updates", "messages-tuple", "custom"],
-            "multitask_strategy": "reject",
-        },
-    )
-    assert response.status_code == 302, response.content.decode()[:2000]
-    return Run.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

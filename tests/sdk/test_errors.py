@@ -33,6 +33,7 @@ def test_the_tree_is_the_documented_one() -> None:
     assert issubclass(errors.RunFailedError, errors.GraphError)
     for cls in (
         errors.NotFoundError,
+        errors.RedirectError,
         errors.ConflictError,
         errors.RateLimitError,
         errors.ServerError,
@@ -81,6 +82,9 @@ def test_the_tree_is_the_documented_one() -> None:
         (500, b"Internal Server Error", "/threads/t1/history", errors.ServerError),
         (503, b"", "/ok", errors.ServerError),
         (418, b"I'm a teapot", "/ok", errors.APIError),
+        (302, b"", "/threads/t1", errors.RedirectError),
+        (307, b'{"detail":"moved"}', "/threads/t1/runs/wait", errors.RedirectError),
+        (304, b"", "/ok", errors.RedirectError),
     ],
 )
 def test_each_answer_maps_to_its_error(status: int, body: bytes, path: str, expected: type) -> None:
@@ -113,6 +117,26 @@ def test_a_rate_limit_error_knows_how_long_the_server_asked_to_wait() -> None:
     error = _error(429, b"", "/threads", **{"retry-after": "3"})
     assert isinstance(error, errors.RateLimitError)
     assert error.retry_after == 3.0
+
+
+def test_a_redirect_says_where_it_pointed_and_that_it_was_not_followed() -> None:
+    target = "http://169.254.169.254/latest/meta-data/"
+    error = _error(
+        302, b"<html>moved</html>", "/threads/t1", location=target, **{"x-request-id": "r9"}
+    )
+    assert isinstance(error, errors.RedirectError)
+    assert isinstance(error, errors.APIError)
+    assert (error.status_code, error.location, error.request_id) == (302, target, "r9")
+    assert error.detail == (
+        f"redirect (302) to {target}; redirects are never followed [POST /threads/t1]"
+    )
+    silent = _error(301, b"", "/ok")
+    assert isinstance(silent, errors.RedirectError)
+    assert silent.location is None
+    assert "without a Location" in silent.detail
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is errors.RedirectError
+    assert (copy.location, copy.status_code, copy.detail) == (target, 302, error.detail)
 
 
 def test_errors_survive_pickling_for_celery() -> None:

@@ -158,7 +158,7 @@ async def test_a_failing_graph_raises_run_failed_error_from_a_stream_and_from_wa
         ):
             seen.append(part)
 
-    streamed, waited, returned = await asyncio.gather(
+    outcomes: tuple[Any, ...] = await asyncio.gather(
         stream_it(),
         client.wait_run(
             two, {"fail": True, "message": "late", "fail_at": "finish"}, assistant_id="flaky"
@@ -166,6 +166,7 @@ async def test_a_failing_graph_raises_run_failed_error_from_a_stream_and_from_wa
         client.wait_run(three, {"fail": True}, assistant_id="flaky", raise_error=False),
         return_exceptions=True,
     )
+    streamed, waited, returned = outcomes
     assert isinstance(streamed, RunFailedError)
     assert (streamed.error_type, streamed.detail) == ("ValueError", "nope")
     assert streamed.run_id == seen[0].data["run_id"]
@@ -267,6 +268,7 @@ async def test_after_a_plain_text_500_the_next_write_still_goes_through(langgrap
         thread = await client.create_thread()
         await client.wait_run(thread, {}, assistant_id="flaky")
         (state,) = await client.get_state_history(thread, limit=1)
+        assert state["checkpoint"] is not None
         flat = {"limit": 1, "before": {"checkpoint_id": state["checkpoint"]["checkpoint_id"]}}
         for _ in range(8):
             with pytest.raises(ServerError) as caught:

@@ -72,9 +72,23 @@ def test_the_constructors_take_the_same_arguments_plus_item_timeout() -> None:
     assert s[-1].name == "item_timeout"
 
 
+def test_with_options_and_max_connections_are_the_same_on_both_clients() -> None:
+    a, s = inspect.signature(Client.with_options), inspect.signature(SyncClient.with_options)
+    assert [(p.name, p.kind, p.default, p.annotation) for p in a.parameters.values()] == [
+        (p.name, p.kind, p.default, p.annotation) for p in s.parameters.values()
+    ]
+    assert list(a.parameters) == ["self", "max_retries", "timeout"]
+    assert a.return_annotation == s.return_annotation == "Self"
+    for method in (Client.__init__, Client.create, SyncClient.__init__, SyncClient.create):
+        parameter = inspect.signature(method).parameters["max_connections"]
+        assert (parameter.kind, parameter.default) == (inspect.Parameter.KEYWORD_ONLY, None)
+    assert "max_connections" in (Client.__doc__ or "")
+    assert "max_connections" in (SyncClient.__doc__ or "")
+
+
 def test_the_async_methods_are_coroutines_and_the_sync_ones_are_not() -> None:
     for name, member in _public(Client).items():
-        if name in ("stream_run", "join_stream", "join_thread_stream"):
+        if name in ("stream_run", "join_stream", "join_thread_stream", "with_options"):
             assert not inspect.iscoroutinefunction(member)
         else:
             assert inspect.iscoroutinefunction(getattr(member, "__func__", member)), name
@@ -121,6 +135,7 @@ def test_the_public_names_are_exactly_these() -> None:
             "MultitaskStrategy",
             "NotFoundError",
             "RateLimitError",
+            "RedirectError",
             "ResumeComposer",
             "RunCreated",
             "RunFailedError",

@@ -6,7 +6,13 @@ import email.utils
 
 import pytest
 
-from switchboard._retry import Pacer, RetryPolicy, is_idempotent, parse_retry_after
+from switchboard._retry import (
+    Pacer,
+    RetryPolicy,
+    TransportFailure,
+    is_idempotent,
+    parse_retry_after,
+)
 
 
 @pytest.mark.parametrize(
@@ -67,9 +73,10 @@ def test_run_creation_is_retried_only_when_the_request_never_reached_the_server(
     assert policy.retry_failure("connect", idempotent=False)
     assert policy.retry_failure("connect_timeout", idempotent=False)
     assert policy.retry_failure("pool_timeout", idempotent=False)
-    for failure in ("read", "read_timeout", "write", "protocol"):
-        assert not policy.retry_failure(failure, idempotent=False)  # type: ignore[arg-type]
-        assert policy.retry_failure(failure, idempotent=True)  # type: ignore[arg-type]
+    sent: tuple[TransportFailure, ...] = ("read", "read_timeout", "write", "protocol")
+    for failure in sent:
+        assert not policy.retry_failure(failure, idempotent=False)
+        assert policy.retry_failure(failure, idempotent=True)
     assert policy.retry_status(429, idempotent=False)
     assert not policy.retry_status(500, idempotent=False)
     assert not policy.retry_status(503, idempotent=False)

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import threading
 import time
 import traceback
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
 from switchboard import APITimeoutError, NotFoundError, SyncClient
-from tests.sdk.helpers import ClosableBody, mock_sync_client, routed, sse
+from tests.sdk.helpers import ClosableBody, chunks, mock_sync_client, routed, sse
 
 THREAD = "11111111-1111-1111-1111-111111111111"
 
@@ -25,6 +27,11 @@ def _loop_threads() -> list[threading.Thread]:
 
 def _ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"thread_id": THREAD, "status": "idle", "pid": os.getpid()})
+
+
+def _pid_seen_by(client: SyncClient) -> Any:
+    # The mock server answers with its pid, a key a real thread does not have.
+    return dict(client.get_thread(THREAD))["pid"]
 
 
 def test_nothing_starts_until_the_first_call() -> None:
@@ -85,12 +92,12 @@ def test_many_threads_can_share_one_client() -> None:
 def test_a_client_used_before_a_fork_starts_afresh_in_the_child() -> None:
     transport, _ = routed(_ok)
     client = mock_sync_client(transport)
-    assert client.get_thread(THREAD)["pid"] == os.getpid()
+    assert _pid_seen_by(client) == os.getpid()
     parent_loop = client._portal._loop
     pid = os.fork()
     if pid == 0:  # the child: exit status says whether it worked
         try:
-            ok = client.get_thread(THREAD)["pid"] == os.getpid()
+            ok = _pid_seen_by(client) == os.getpid()
             ok = (
                 ok
                 and client._portal._loop is not parent_loop
@@ -102,7 +109,7 @@ def test_a_client_used_before_a_fork_starts_afresh_in_the_child() -> None:
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert client.get_thread(THREAD)["pid"] == os.getpid()  # the parent is unaffected
+    assert _pid_seen_by(client) == os.getpid()  # the parent is unaffected
     client.close()
 
 
@@ -170,6 +177,32 @@ def test_a_sync_stream_times_out_when_no_event_arrives_within_item_timeout() -> 
             drain()
         assert received == ["metadata", "values"]
         assert body.closed_flag
+
+
+class _CountingQueue(queue.SimpleQueue[Any]):
+    def __init__(self) -> None:
+        self.puts = 0
+
+    def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
+        self.puts += 1
+        super().put(item, block, timeout)
+
+
+def test_a_sync_stream_crosses_threads_a_read_at_a_time_and_hands_over_all_that_is_ready() -> None:
+    reads = [sse(*(("values", {"n": 100 * i + j}) for j in range(100))) for i in range(5)]
+    with mock_sync_client(_serve(ClosableBody(chunks(*reads)))) as client:
+        stream = client.stream_run(THREAD, {})
+        counting = _CountingQueue()
+        stream._queue = counting
+        first = stream.next_batch()  # starts the producer: one read's events at least
+        deadline = time.monotonic() + 5
+        while not (stream._producer and stream._producer.done()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        rest = stream.next_batch()  # everything read meanwhile, in one call
+        assert stream.next_batch() == []
+    assert len(first) >= 100
+    assert [part.data["n"] for part in first + rest] == list(range(500))
+    assert counting.puts == 6  # one hand-off per network read (and one for the end)
 
 
 def test_sync_client_create_checks_the_deployment_answers() -> None:

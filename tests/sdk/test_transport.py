@@ -18,6 +18,7 @@ from switchboard import (
     GraphNotFoundError,
     InputError,
     RateLimitError,
+    RedirectError,
     RunFailedError,
     ServerError,
     StreamPart,
@@ -174,6 +175,46 @@ async def test_a_connection_that_never_opens_is_an_api_connection_error(
     with pytest.raises(APIConnectionError, match="ConnectError: refused"):
         await client.health()
     assert len(seen.requests) == 4
+
+
+# -- redirects ------------------------------------------------------------------------------
+
+METADATA = "http://169.254.169.254/latest/meta-data/"
+
+
+def redirect(status: int = 302) -> httpx.Response:
+    return httpx.Response(status, headers={"location": METADATA, "x-request-id": "req-3"})
+
+
+async def test_a_redirect_raises_and_is_neither_followed_nor_retried(
+    make: Make, sleeps: Sleeps
+) -> None:
+    transport, seen = routed(lambda request: redirect())
+    client = make(transport)
+    with pytest.raises(RedirectError) as caught:
+        await client.get_thread(THREAD)
+    assert caught.value.status_code == 302
+    assert caught.value.location == METADATA
+    assert caught.value.request_id == "req-3"
+    assert METADATA in caught.value.detail
+    assert seen.paths() == [f"GET /threads/{THREAD}"]
+    assert sleeps == []
+
+
+@pytest.mark.parametrize("status", [301, 303, 307, 308])
+async def test_a_redirected_run_raises_whether_streamed_waited_or_created(
+    make: Make, status: int
+) -> None:
+    transport, seen = routed(lambda request: redirect(status))
+    client = make(transport)
+    with pytest.raises(RedirectError):
+        await collect(client.stream_run(THREAD, {}))
+    with pytest.raises(RedirectError):
+        await client.wait_run(THREAD, {})
+    with pytest.raises(RedirectError):
+        await client.create_run(THREAD, {})
+    assert {request.url.host for request in seen.requests} == {"deployment.test"}
+    assert len(seen.requests) == 3
 
 
 # -- limits ---------------------------------------------------------------------------------

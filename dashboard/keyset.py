@@ -1,0 +1,31 @@
+"""Opaque cursors for keyset pagination: a page ends at (sort value, pk), and the next page starts
+strictly after it, so pages cost the same at any depth and stay stable while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+
+from django.utils.dateparse import parse_datetime
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(value: datetime, pk: int) -> str:
+    raw = json.dumps([value.isoformat(), pk]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        when, pk = json.loads(raw)
+        parsed = parse_datetime(when)
+        if parsed is None or not isinstance(pk, int):
+            raise BadCursor(cursor)
+    except (ValueError, TypeError) as error:
+        raise BadCursor(cursor) from error
+    return parsed, pk

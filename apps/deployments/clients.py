@@ -64,6 +64,13 @@ def probe_client_for(deployment: Deployment, *, timeout: float) -> SyncClient:
     )
 
 
+def read_client_for(deployment: Deployment) -> SyncClient:
+    """For reads made while an operator waits (page views): the same client and connection pool,
+    with one retry instead of the usual backoff, so a deployment that is down is reported as down
+    well within ``DEPLOYMENT_TIMEOUT``. One retry still covers a dropped keep-alive connection."""
+    return sync_client_for(deployment).with_options(max_retries=1)
+
+
 def async_client_for(deployment: Deployment) -> Client:
     """A fresh async client; the caller owns it (``async with``) because an async client is bound
     to the event loop it was first used on."""

@@ -67,7 +67,7 @@ def check_deployment(deployment: Deployment) -> Check:
     if not deployment.enabled:
         return Check(name, True, "disabled")
     try:
-        sync_client_for(deployment).health(timeout=PROBE_TIMEOUT)
+        sync_client_for(deployment).with_options(max_retries=0).health(timeout=PROBE_TIMEOUT)
     except SwitchboardError as error:
         return Check(name, False, f"{deployment.url} does not answer /ok: {error}")
     return Check(name, True, f"{deployment.url} answers")

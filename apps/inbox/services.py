@@ -41,7 +41,7 @@ from django.utils.dateparse import parse_datetime
 
 from apps.accounts.permissions import AnyUser, require
 from apps.audit.services import record
-from apps.deployments.clients import sync_client_for
+from apps.deployments.clients import read_client_for, sync_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch_one
 from apps.deployments.selectors import check_writable
@@ -145,7 +145,7 @@ def snapshot_of(thread_id: str, state: Mapping[str, Any], status: str = "") -> S
 
 def read_snapshot(deployment: Deployment, thread_id: str) -> Snapshot:
     """The thread's current state, read from the deployment (raises ``InboxRefused``)."""
-    client = sync_client_for(deployment)
+    client = read_client_for(deployment)
     # Bounded by DEPLOYMENT_TIMEOUT whatever the SDK's retries would do: a hanging deployment
     # must not hold the operator's request.
     outcome = fetch_one(lambda: client.get_thread_state(thread_id))

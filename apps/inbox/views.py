@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
 from apps.accounts.permissions import can
-from apps.deployments.clients import sync_client_for
+from apps.deployments.clients import read_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for, is_writable
@@ -105,7 +105,7 @@ def _thread_page(
     status: int = 200,
 ) -> HttpResponse:
     """Read the thread now, bring its records up to date, and render the decision page."""
-    client = sync_client_for(deployment)
+    client = read_client_for(deployment)
     # Both reads in parallel, and at most DEPLOYMENT_TIMEOUT for the pair: a hanging deployment
     # gets a sentence in the page, never a held request.
     reads = fetch(
@@ -319,7 +319,7 @@ def edit_state(
     thread_id = thread_id_or_404(thread_id)
     if request.method == "POST":
         services.check_decision_allowed(request.user, deployment)
-    client = sync_client_for(deployment)
+    client = read_client_for(deployment)
     source = request.POST if request.method == "POST" else request.GET
     checkpoint_id = checkpoint_id_or_blank(
         source.get("checkpoint", "") or source.get("checkpoint_id", "")

@@ -39,9 +39,9 @@ def _graph_details(
     parallel under one overall deadline (``DEPLOYMENT_TIMEOUT``), whatever the SDK's retries."""
     if deployment is None:
         return [], None, ""
-    from apps.deployments.clients import sync_client_for
+    from apps.deployments.clients import read_client_for
 
-    client = sync_client_for(deployment)
+    client = read_client_for(deployment)
     calls: dict[str, Callable[[], Any]] = {"assistants": lambda: client.list_assistants(limit=100)}
     if assistant:
         calls["schemas"] = lambda: client.get_schemas(assistant)

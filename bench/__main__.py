@@ -13,6 +13,7 @@ under ``bench/plots/`` (see ``bench/report.py``).
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import BENCH, write
+from dashboard.launcher import database_url
 
 # A module stuck on a dead process must not hold `make bench` forever.
 MODULE_TIMEOUT = 3600
@@ -65,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"no such benchmark module: {', '.join(sorted(unknown))}")
         chosen = [name for name in chosen if name in wanted]
     ran: dict[str, dict[str, Any]] = {}
+    # The same services as `make test`: PostgreSQL when it answers, for modules that need a database.
+    database = database_url()
+    if database:
+        os.environ.setdefault("DATABASE_URL", database)
     if not args.report_only:
         for name in chosen:
             ran[name] = run(name, args.quick)

@@ -155,7 +155,9 @@ def run() -> int:
         return 1
 
 
-def _database_url() -> str | None:
+def database_url() -> str | None:
+    """The database of the suite and the benchmarks: DATABASE_URL, else PostgreSQL when it
+    answers on localhost (it does on CI), else None for SQLite."""
     if "DATABASE_URL" in os.environ:
         return os.environ["DATABASE_URL"]
     if port_answers("127.0.0.1", 5432):
@@ -169,7 +171,7 @@ def test(pytest_args: list[str]) -> int:
     started: list[subprocess.Popen[bytes]] = []
     try:
         _ensure_redis(env, var, started)
-        database = _database_url()
+        database = database_url()
         if database:
             env["DATABASE_URL"] = database
         _say(f"database: {database or 'SQLite under ' + str(var)}; Redis: {env['REDIS_URL']}")

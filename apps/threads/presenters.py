@@ -8,11 +8,13 @@ key and value itself with ``conditional_escape`` before marking its result safe.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -26,19 +28,41 @@ MAX_STRING = 4000
 MAX_NODES = 12000
 
 
+def bounded_json(value: Any, limit: int, *, indent: int | None = None) -> tuple[str, bool]:
+    """The JSON text of ``value`` up to ``limit`` characters, and whether it was cut.
+
+    Encodes lazily and stops once past ``limit``: showing the start of a huge value (a node that
+    wrote a whole conversation) costs what is shown, not a serialisation of all of it.
+    """
+    chunks: Iterator[str] = json.JSONEncoder(
+        indent=indent, ensure_ascii=False, default=str
+    ).iterencode(value)
+    out: list[str] = []
+    size = 0
+    for chunk in chunks:
+        out.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return "".join(out)[:limit], True
+    return "".join(out), False
+
+
 def pretty_json(value: Any, *, limit: int = 20000) -> str:
-    text = json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False, default=str)
-    if len(text) > limit:
-        return (
-            text[:limit]
-            + f"\n… ({len(text) - limit} more characters; export the thread for all of it)"
-        )
+    text, cut = bounded_json(value, limit, indent=2)
+    if cut:
+        return text + f"\n… (cut at {limit} characters; export the thread for all of it)"
     return text
 
 
 def short_json(value: Any, limit: int = 160) -> str:
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def preview_json(value: Any, limit: int = 80) -> str:
+    """``short_json`` for values that may be huge: encodes only the part that is shown."""
+    text, cut = bounded_json(value, limit - 1)
+    return text + "…" if cut else text
 
 
 # --- JSON tree -----------------------------------------------------------------------------
@@ -53,12 +77,54 @@ def _e(value: Any) -> str:
     return str(conditional_escape(str(value)))
 
 
-def json_tree(value: Any, *, open_depth: int = 1) -> SafeString:
-    """A collapsible tree of ``<details>`` elements: works without JS, escaped throughout."""
+def json_tree(
+    value: Any, *, open_depth: int = 1, branch_href: Callable[[str], str] | None = None
+) -> SafeString:
+    """A collapsible tree of ``<details>`` elements: works without JS, escaped throughout.
+
+    With ``branch_href`` and a large dict (more than ``LAZY_ABOVE`` nodes), each large top-level
+    branch is sent closed and empty, with a link to ``branch_href(key)``: htmx loads the branch
+    there when it is opened, and without JS the link opens it as a page (``views.state_branch``).
+    """
     out: list[str] = []
-    _tree(value, 0, open_depth, out, _Budget(MAX_NODES))
-    # Safe: every key and scalar went through _e (conditional_escape) in _tree/_scalar.
+    lazy = (
+        branch_href if isinstance(value, dict) and _size(value, LAZY_ABOVE) > LAZY_ABOVE else None
+    )
+    _tree(value, 0, open_depth, out, _Budget(MAX_NODES), lazy)
+    # Safe: every key and scalar went through _e (conditional_escape) in _tree/_scalar, and
+    # every href too.
     return mark_safe('<div class="jtree">' + "".join(out) + "</div>")
+
+
+def json_branch(value: Any) -> SafeString:
+    """What a lazy branch of ``json_tree`` holds once opened: its children, one level open."""
+    out: list[str] = []
+    if isinstance(value, dict | list) and value:
+        _children(value, 1, 2, out, _Budget(MAX_NODES), None)
+    else:
+        _tree(value, 1, 2, out, _Budget(MAX_NODES), None)
+    # Safe: as in json_tree.
+    return mark_safe('<div class="jtree">' + "".join(out) + "</div>")
+
+
+# A state with more nodes than this sends its large top-level branches on demand (json_tree);
+# a branch of fewer than LAZY_BRANCH nodes is cheaper to send than to ask for.
+LAZY_ABOVE = 1500
+LAZY_BRANCH = 50
+
+
+def _size(value: Any, limit: int) -> int:
+    """How many nodes ``value`` has, counting no further than just past ``limit``."""
+    count = 0
+    stack = [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(islice(item.values(), limit + 1 - count))
+        elif isinstance(item, list):
+            stack.extend(islice(item, limit + 1 - count))
+    return count
 
 
 def _scalar(value: Any) -> str:
@@ -76,7 +142,25 @@ def _scalar(value: Any) -> str:
     return f'<span class="j-str">"{_e(text)}"</span>{more}'
 
 
-def _tree(value: Any, depth: int, open_depth: int, out: list[str], budget: _Budget) -> None:
+def _summary(value: dict[Any, Any] | list[Any]) -> str:
+    count = len(value)
+    noun = "key" if isinstance(value, dict) else "item"
+    summary = f"{count} {noun}{'' if count == 1 else 's'}"
+    if isinstance(value, dict) and is_message(value):
+        summary += f" · {_e(value.get('type'))} message"
+    elif is_message_list(value):
+        summary = f"{count} message{'' if count == 1 else 's'}"
+    return summary
+
+
+def _tree(
+    value: Any,
+    depth: int,
+    open_depth: int,
+    out: list[str],
+    budget: _Budget,
+    lazy: Callable[[str], str] | None,
+) -> None:
     budget.nodes -= 1
     if budget.nodes < 0:
         if budget.nodes == -1:
@@ -88,30 +172,54 @@ def _tree(value: Any, depth: int, open_depth: int, out: list[str], budget: _Budg
     if depth >= MAX_DEPTH:
         out.append('<span class="muted">… nested too deep to show; export the thread</span>')
         return
-    items: Iterable[tuple[str, Any]]
-    if isinstance(value, dict):
-        count, noun, brackets = len(value), "key", "{}"
-        items = ((_e(k), v) for k, v in value.items())
-    else:
-        count, noun, brackets = len(value), "item", "[]"
-        items = ((f"[{i}]", v) for i, v in enumerate(value))
-    if count == 0:
-        out.append(f'<span class="j-empty">{brackets}</span>')
+    if not value:
+        out.append(f'<span class="j-empty">{"{}" if isinstance(value, dict) else "[]"}</span>')
         return
-    summary = f"{count} {noun}{'' if count == 1 else 's'}"
-    if isinstance(value, dict) and is_message(value):
-        summary += f" · {_e(value.get('type'))} message"
-    elif is_message_list(value):
-        summary = f"{count} message{'' if count == 1 else 's'}"
-    out.append(f"<details{' open' if depth < open_depth else ''}><summary>{summary}</summary><ul>")
-    for shown, (key, child) in enumerate(items):
+    out.append(
+        f"<details{' open' if depth < open_depth else ''}><summary>{_summary(value)}</summary>"
+    )
+    _children(value, depth, open_depth, out, budget, lazy)
+    out.append("</details>")
+
+
+def _children(
+    value: dict[Any, Any] | list[Any],
+    depth: int,
+    open_depth: int,
+    out: list[str],
+    budget: _Budget,
+    lazy: Callable[[str], str] | None,
+) -> None:
+    items: Iterable[tuple[str, Any, Any]]
+    if isinstance(value, dict):
+        items = ((_e(k), k, v) for k, v in value.items())
+    else:
+        items = ((f"[{i}]", i, v) for i, v in enumerate(value))
+    out.append("<ul>")
+    for shown, (label, key, child) in enumerate(items):
         if shown >= MAX_ITEMS:
-            out.append(f'<li class="muted">… {count - MAX_ITEMS} more</li>')
+            out.append(f'<li class="muted">… {len(value) - MAX_ITEMS} more</li>')
             break
-        out.append(f'<li><span class="j-key">{key}</span>: ')
-        _tree(child, depth + 1, open_depth, out, budget)
+        out.append(f'<li><span class="j-key">{label}</span>: ')
+        if (
+            lazy is not None
+            and isinstance(child, dict | list)
+            and child
+            and _size(child, LAZY_BRANCH) > LAZY_BRANCH
+        ):
+            # Sent empty and closed; its nodes are not counted against this page's budget.
+            budget.nodes -= 1
+            href = _e(lazy(str(key)))
+            out.append(
+                f'<details class="j-lazy" hx-get="{href}" hx-trigger="toggle once" '
+                f'hx-target="find .j-branch" hx-swap="innerHTML"><summary>{_summary(child)}'
+                f'</summary><div class="j-branch"><a href="{href}">Show this branch</a></div>'
+                "</details>"
+            )
+        else:
+            _tree(child, depth + 1, open_depth, out, budget, None)
         out.append("</li>")
-    out.append("</ul></details>")
+    out.append("</ul>")
 
 
 # --- Conversations -------------------------------------------------------------------------
@@ -221,6 +329,15 @@ class Write:
     wrote_nothing: bool
     error: str
     interrupted: bool
+    # What it wrote as the timeline prints it (one line, and in full up to pretty_json's bound),
+    # encoded once here and never past what is shown.
+    preview: str = ""
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.wrote_nothing:
+            self.preview = preview_json(self.wrote, 80)
+            self.text = pretty_json(self.wrote)
 
 
 @dataclass
@@ -237,6 +354,22 @@ class TimelineRow:
     run_id: str
     is_head: bool = False
     note: str = ""  # instead of writers: a fork's copy, an update_state edit
+    # created_at in the current time zone, formatted once for the template: ISO 8601, the time
+    # of day, and its milliseconds.
+    created_iso: str = ""
+    created_time: str = ""
+    created_ms: str = ""
+
+    def __post_init__(self) -> None:
+        if self.created_at is not None:
+            local = (
+                timezone.localtime(self.created_at)
+                if timezone.is_aware(self.created_at)
+                else self.created_at
+            )
+            self.created_iso = local.isoformat()
+            self.created_time = local.strftime("%H:%M:%S")
+            self.created_ms = f"{local.microsecond // 1000:03d}"
 
 
 def checkpoint_id_of(state: Mapping[str, Any]) -> str:
@@ -386,8 +519,6 @@ def _meta_cell(value: Any) -> str:
 def list_rows(
     rows: Iterable[Any], *, detail_prefix: str, live: set[tuple[int, str]], columns: Sequence[str]
 ) -> list[ListRow]:
-    from django.utils import timezone
-
     out = []
     for row in rows:
         metadata = row.metadata if isinstance(row.metadata, Mapping) else {}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,7 +38,9 @@ from apps.threads.ids import checkpoint_id_or_blank, thread_id_or_404
 from apps.threads.models import ThreadIndex, ThreadStatus
 
 LIST_PAGE_SIZE = 50
-TIMELINE_PAGE_SIZE = 25
+# The first screen of the timeline; older checkpoints come a page at a time (?before=). Every
+# checkpoint shown is a full state the deployment sends and we parse, so the page stays short.
+TIMELINE_PAGE_SIZE = 20
 RUNS_SHOWN = 20
 REFRESH_MAX_PAGES = 5
 GRAPH_CACHE_SECONDS = 600
@@ -347,6 +351,11 @@ def thread_detail(
         if run.upstream_run_id
     }
     may_operate = can(request.user, "operate", deployment) and not deployment.read_only
+    detail_url = reverse("threads:detail", args=[deployment.pk, thread_id])
+    # Large states send their big top-level branches on demand, read back at the checkpoint
+    # shown (never "the current state", which may have moved on by the time a branch opens).
+    shown_id = presenters.checkpoint_id_of(shown_state) if isinstance(shown_state, dict) else ""
+    branch_href = _branch_href(deployment, thread_id, shown_id) if shown_id else None
     context = {
         "deployment": deployment,
         "row": row,
@@ -355,7 +364,9 @@ def thread_detail(
         "problem": problem,
         "interrupts": presenters.interrupts_of(thread or {}),
         "values": values,
-        "values_tree": presenters.json_tree(values) if values is not None else None,
+        "values_tree": (
+            presenters.json_tree(values, branch_href=branch_href) if values is not None else None
+        ),
         "conversations": presenters.conversations_in(values),
         "shown_state": shown_state,
         "checkpoint": checkpoint,
@@ -375,6 +386,9 @@ def thread_detail(
         "is_live": (deployment.pk, thread_id) in live,
         "may_operate": may_operate,
         "error": (thread or {}).get("error") if thread else None,
+        # Reversed once here rather than several times in each timeline row.
+        "detail_url": detail_url,
+        "diff_url": reverse("threads:diff", args=[deployment.pk, thread_id]),
     }
     if request.htmx and not request.htmx.boosted:
         target = request.htmx.target or ""
@@ -403,6 +417,63 @@ def _add_input_writes(rows: list[presenters.TimelineRow], history: list[dict[str
 
 def _no_checkpoint(checkpoint_id: str) -> Problem:
     return Problem("missing", f"This thread has no checkpoint {checkpoint_id}.")
+
+
+def _branch_href(
+    deployment: Deployment, thread_id: str, checkpoint_id: str
+) -> Callable[[str], str]:
+    base = reverse("threads:branch", args=[deployment.pk, thread_id])
+
+    def href(key: str) -> str:
+        return f"{base}?{urlencode({'checkpoint': checkpoint_id, 'key': key})}"
+
+    return href
+
+
+@require_GET
+@login_required
+def state_branch(
+    request: AuthenticatedHttpRequest, deployment_id: int, thread_id: str
+) -> HttpResponse:
+    """One top-level key of the state at a checkpoint: what a large state's tree loads when a
+    branch is opened (htmx), or a page of its own without JS."""
+    deployment = _get_deployment_for_user(request, deployment_id)
+    thread_id = thread_id_or_404(thread_id)
+    checkpoint = checkpoint_id_or_blank(request.GET.get("checkpoint", ""))
+    key = request.GET.get("key", "")
+    context: dict[str, Any] = {
+        "deployment": deployment,
+        "thread_id": thread_id,
+        "checkpoint": checkpoint,
+        "key": key,
+        "tree": None,
+        "problem": None,
+    }
+    status = 200
+    if not checkpoint:
+        context["problem"] = Problem("invalid", "This link does not say which checkpoint to read.")
+        status = 400
+    else:
+        client = sync_client_for(deployment)
+        outcome = fetch_one(lambda: client.get_thread_state(thread_id, checkpoint_id=checkpoint))
+        values = outcome.value.get("values") if isinstance(outcome.value, dict) else None
+        if not outcome.ok:
+            context["problem"] = outcome.problem
+        elif presenters.is_unknown_checkpoint(outcome.value):
+            context["problem"] = _no_checkpoint(checkpoint)
+        elif not isinstance(values, dict) or key not in values:
+            context["problem"] = Problem(
+                "missing", f"The state at checkpoint {checkpoint} has no key “{key}”."
+            )
+        else:
+            context["tree"] = presenters.json_branch(values[key])
+        problem = context["problem"]
+        if problem is not None:
+            status = {"missing": 404, "invalid": 400}.get(problem.kind, 503)
+    if request.htmx:
+        # htmx does not swap 4xx/5xx responses: the problem must arrive as a 200 to be shown.
+        return render(request, "threads/branch.html#branch", context)
+    return render(request, "threads/branch.html", context, status=status)
 
 
 @require_GET

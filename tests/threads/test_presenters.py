@@ -139,3 +139,59 @@ def test_it_lists_pending_interrupts_of_a_thread() -> None:
     [one] = presenters.interrupts_of(thread)
     assert one["id"] == "i1"
     assert '"<ok?>"' in one["value"]  # plain text: the template escapes it
+
+
+def test_it_sends_the_large_branches_of_a_large_state_as_escaped_links() -> None:
+    state = {
+        '<b>"key"&': list(range(2000)),
+        "small": {"a": 1},
+        "also_big": [{"n": i} for i in range(100)],
+    }
+    html = str(presenters.json_tree(state, branch_href=lambda key: f"/branch/?key={key}"))
+    assert '<a href="/branch/?key=&lt;b&gt;&quot;key&quot;&amp;">Show this branch</a>' in html
+    assert 'hx-get="/branch/?key=also_big"' in html
+    assert "<b>" not in html
+    assert '<span class="j-key">a</span>: <span class="j-num">1</span>' in html  # small: inline
+    assert '<span class="j-num">1999</span>' not in html
+    assert "2000 items" in html  # the summary still says what is in it
+
+
+def test_it_sends_a_small_state_whole() -> None:
+    html = str(
+        presenters.json_tree({"many": list(range(100))}, branch_href=lambda key: f"/b/?key={key}")
+    )
+    assert "Show this branch" not in html
+    assert '<span class="j-num">99</span>' in html
+
+
+def test_a_branch_shows_its_children_escaped_and_bounded() -> None:
+    html = str(presenters.json_branch(["<script>", *range(400)]))
+    assert html.startswith('<div class="jtree"><ul>')
+    assert "&lt;script&gt;" in html
+    assert "<script>" not in html
+    assert "… 101 more" in html
+
+
+def test_it_encodes_only_what_a_preview_shows() -> None:
+    calls = 0
+
+    class Counted:
+        def __str__(self) -> str:
+            nonlocal calls
+            calls += 1
+            return "x"
+
+    huge = [Counted() for _ in range(10000)]
+    assert presenters.preview_json(huge, 20) == '["x", "x", "x", "x"…'
+    assert calls < 10
+    assert presenters.preview_json({"a": 1}, 80) == '{"a": 1}'
+    text = presenters.pretty_json(list(range(10000)), limit=100)
+    assert text.endswith("(cut at 100 characters; export the thread for all of it)")
+
+
+def test_a_write_is_formatted_once_for_the_timeline() -> None:
+    wrote = presenters.Write("review", {"outcome": "refunded"}, False, "", False)
+    assert wrote.preview == '{"outcome": "refunded"}'
+    assert '"outcome": "refunded"' in wrote.text
+    nothing = presenters.Write("noop", None, True, "", False)
+    assert nothing.preview == nothing.text == ""

@@ -1006,7 +1006,7 @@ class Client:
         """The thread's runs, newest first."""
         params: dict[str, Any] = {"limit": limit, "offset": offset, "status": status}
         if select:
-            params["select"] = ",".join(select)
+            params["select"] = list(select)
         result = await self._http.request(
             "GET",
             f"/threads/{_seg(_thread_id(thread))}/runs",

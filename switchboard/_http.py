@@ -36,7 +36,7 @@ from switchboard.errors import (
 )
 from switchboard.types import RunCreated, StreamPart
 
-Params: TypeAlias = Mapping[str, str | int | float | bool | None]
+Params: TypeAlias = Mapping[str, str | int | float | bool | list[str] | None]
 TimeoutArg: TypeAlias = float | httpx.Timeout | None
 
 _USER_AGENT = "switchboard-sdk/0.1"
@@ -46,13 +46,18 @@ _TERMINAL_EVENTS = frozenset({"error", "end"})
 
 
 def _query(params: Params) -> str:
-    """``params`` as a query string; ``None`` values are left out, booleans are lower-case."""
+    """``params`` as a query string; ``None`` values are left out, booleans are lower-case, and
+    a list repeats its key (``select=a&select=b``, as the server reads it)."""
     pairs = []
     for key, value in params.items():
-        if value is None:
-            continue
-        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
-        pairs.append((key, text))
+        items: list[str | int | float | bool | None] = (
+            list(value) if isinstance(value, list | tuple) else [value]
+        )
+        for item in items:
+            if item is None:
+                continue
+            text = ("true" if item else "false") if isinstance(item, bool) else str(item)
+            pairs.append((key, text))
     return urlencode(pairs)
 
 

@@ -245,6 +245,10 @@ async def test_runs_are_listed_fetched_joined_and_deleted(client: Any) -> None:
     assert [r["run_id"] for r in await client.list_runs(thread, status="success")] == [
         run["run_id"]
     ]
+    # Several columns: the server reads `select` repeated, not comma-joined.
+    assert await client.list_runs(thread, select=["run_id", "status"]) == [
+        {"run_id": run["run_id"], "status": "success"}
+    ]
     await client.delete_run(thread, run)
     assert await client.list_runs(thread) == []
 

@@ -134,6 +134,19 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 0, minimum=0)
+DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10, minimum=1)
+if (
+    DATABASES["default"]["ENGINE"].endswith("postgresql")
+    and DATABASES["default"]["CONN_MAX_AGE"] == 0
+):
+    # A relay worker runs hundreds of relays as threads, and Daphne a thread per database call:
+    # one connection each would pass PostgreSQL's max_connections long before the relay pool is
+    # full. A pool per process lends a few connections to whoever is writing at the moment.
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": 1,
+        "max_size": DATABASE_POOL_SIZE,
+        "timeout": 30,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

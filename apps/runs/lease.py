@@ -138,6 +138,13 @@ def append(
     return stored
 
 
+def release_connection() -> None:
+    """Give this thread's database connection back to the pool between batches: a relay spends
+    almost all its time waiting on the deployment, and must not hold a connection meanwhile."""
+    if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
+        connection.close()
+
+
 def set_upstream(run_id: int, owner: str, upstream_run_id: str) -> bool:
     return (
         Run.objects.filter(pk=run_id, lease_owner=owner, status=Status.STREAMING).update(

@@ -86,6 +86,7 @@ class _Follow:
         RunEvents.broadcast_batch(
             [event_payload(self.run.pk, item.seq, item.event, item.data) for item in stored]
         )
+        lease.release_connection()
 
     def on_run_created(self, created: RunCreated) -> None:
         # Called on the SDK's loop thread, where the ORM may not run: only note the id; the

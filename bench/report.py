@@ -500,6 +500,43 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+# Why a goal falls short, by benchmark id: shown under the table for each id with a row not met.
+# These are findings from profiling the runs, kept next to the report that quotes them.
+WHY: dict[str, str] = {
+    "B1": (
+        "The console's path has hops the direct reader does not: the relay's SDK read, one "
+        "PostgreSQL transaction per batch (the log is written before the broadcast, so a page can "
+        "always replay what it missed), the channels_redis core layer (about 1.9 ms per group_send "
+        "in the reference measurements: alone more than ten pub/sub hops), Daphne and the "
+        "websocket. The core layer stays because its capacity bound is what stops a slow page from "
+        "growing memory; the pub/sub layer is faster but queues without bound."
+    ),
+    "B2": (
+        "Decoding costs about 1.9 µs of SSE parsing plus 1.8 µs of orjson per event in both of our "
+        "clients; the async client clears 1.5× on bulk reads. The sync client hands each network "
+        "read (not each event) across to its caller's thread and runs at about 98% of the async "
+        "client, which leaves it at 1.35× langgraph_sdk's blocking client. Trickle reads (one event "
+        "per read) are dominated by per-read overhead in every client."
+    ),
+    "B3": (
+        "Our SyncClient is a façade over the async client on a private event-loop thread (one "
+        "implementation, safe from many threads, cancellable streams); each call pays a thread hop "
+        "of about 60 µs that langgraph_sdk's blocking httpx client does not. The async client is "
+        "faster than langgraph_sdk's, and the sync client stays within 1.2× of it."
+    ),
+    "B4": (
+        "Every run now completes (a connection pool per process: before it, PostgreSQL's 100 "
+        "connections ran out at about 90 relays), but lag is far over budget. At 200 runs the "
+        "producer alone is past its limit: 4,000 events/s against the about 2,500 messages-tuple "
+        "events/s the `langgraph dev` in-memory server streams. Yet lag is already seconds at 50 "
+        "runs (1,000 events/s), where the graph server, the relay worker (an SDK decode, a "
+        "database transaction and a Redis publish per batch), Daphne, PostgreSQL, Redis and the "
+        "bench's own 50 websocket readers share two cores. Which of them saturates first has not "
+        "been profiled yet: that is the next step, with the deployment on a machine of its own."
+    ),
+}
+
+
 def markdown(summary: dict[str, Any], rows: list[Goal], plots: list[Path]) -> str:
     machine = summary["machine"]
     met = sum(1 for g in rows if g.met)
@@ -528,6 +565,10 @@ def markdown(summary: dict[str, Any], rows: list[Goal], plots: list[Path]) -> st
             )
             + " |"
         )
+    missed = sorted({g.id for g in short if g.id in WHY})
+    if missed:
+        lines += ["", "## Why the goals not met fall short", ""]
+        lines += [f"- **{goal_id}**: {WHY[goal_id]}" for goal_id in missed]
     lines += ["", "## Plots", ""]
     for path in plots:
         lines.append(f"![{path.stem}](plots/{path.name})")

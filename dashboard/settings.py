@@ -189,14 +189,14 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        # Pub/sub with a bound per channel (see dashboard/channel_layer.py for why not the core
+        # layer). Pub/sub channel names ignore the Redis database number: the prefix keeps
+        # consoles (and test runs) that share one Redis apart.
+        "BACKEND": "dashboard.channel_layer.BoundedPubSubChannelLayer",
         "CONFIG": {
-            # redis-py 8 times out socket reads after 5 s, exactly the layer's blocking-pop
-            # wait: idle consumers then die with "Timeout reading". Give reads more room.
             "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-            "prefix": f"{REDIS_PREFIX}:ws",
+            "prefix": f"{REDIS_PREFIX}:ws:",
             "capacity": env_int("CHANNEL_CAPACITY", 100, minimum=1),
-            "expiry": 60,
         },
     }
 }

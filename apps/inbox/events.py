@@ -11,8 +11,9 @@ import logging
 from collections.abc import Iterable
 from typing import Literal, TypedDict
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+
+from dashboard.channel_layer import group_send_blocking
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,6 @@ class InboxEvents:
         for team_id in sorted(set(team_ids)):
             message: InboxChangedPayload = {"type": "inbox.changed", "team_id": team_id}
             try:
-                async_to_sync(layer.group_send)(team_group(team_id), message)
+                group_send_blocking(layer, team_group(team_id), message)
             except Exception:  # a badge is a nicety: never fail a decision or a sync over it
                 log.warning("could not announce an inbox change to team %s", team_id, exc_info=True)

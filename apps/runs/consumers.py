@@ -18,22 +18,26 @@ sending more would only grow its buffers) and resumes from the log as the page a
 page re-syncs instead of growing memory.
 
 Access: authenticated in ``connect``; the session (unexpired, still this user's) and the team
-permission are re-checked before forwarding events (at most ``RECHECK_SECONDS`` old) and on
-every tick; logout (a ``session.ended`` group message), an expired session or a lost membership
-closes the socket with code 4403.
+permission are re-checked whenever the last check is ``RECHECK_SECONDS`` old, when an event
+arrives and on every tick. The check runs beside the stream rather than in front of it, so an
+event never waits for the database; logout (a ``session.ended`` group message), an expired
+session or a lost membership closes the socket with code 4403.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from django.db import DatabaseError, close_old_connections
 
 from apps.accounts.permissions import can
 from apps.runs import selectors
@@ -46,7 +50,12 @@ from apps.runs.events import (
 )
 from apps.runs.models import Run
 
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
+
 CLOSE_NO_ACCESS = 4403
+CLOSE_UNAVAILABLE = 1011
 RECHECK_SECONDS = 1.0
 PAGE = 200
 
@@ -84,10 +93,28 @@ def _last_seq_sync(run_id: int) -> int:
     return int(Run.objects.filter(pk=run_id).values_list("last_seq", flat=True).first() or 0)
 
 
-_find_run = database_sync_to_async(_find_run_sync)
-_still_allowed = database_sync_to_async(_still_allowed_sync)
-_log_after = database_sync_to_async(_log_after_sync)
-_last_seq = database_sync_to_async(_last_seq_sync)
+def _read(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
+    """Run a read-only query on the executor's threads, side by side with other sockets' reads
+    instead of queueing behind them for Django's one thread-sensitive thread.
+
+    The connection is given back inside the call: asgiref runs the function in a copy of the
+    caller's context, where channels' ``database_sync_to_async`` cannot see (and so would never
+    close) the connection it opened.
+    """
+
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
+
+
+_find_run = _read(_find_run_sync)
+_still_allowed = _read(_still_allowed_sync)
+_log_after = _read(_log_after_sync)
+_last_seq = _read(_last_seq_sync)
 
 
 def _parse_after(query_string: bytes) -> tuple[int, str]:
@@ -122,6 +149,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         session = self.scope.get("session")
         self.session_key = getattr(session, "session_key", None)
         self.checked_at = time.monotonic()
+        self.checking: asyncio.Task[None] | None = None
+        self.revoked = False
         self.lock = asyncio.Lock()
         after, note = _parse_after(self.scope.get("query_string", b""))
         last = await _last_seq(run.pk)
@@ -149,11 +178,11 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.ticker = asyncio.create_task(self.tick())
 
     async def disconnect(self, code: int) -> None:
-        ticker = getattr(self, "ticker", None)
-        if ticker is not None:
-            ticker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ticker
+        for task in (getattr(self, "ticker", None), getattr(self, "checking", None)):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         if hasattr(self, "run"):
             await self.channel_layer.group_discard(run_group(self.run.pk), self.channel_name)
             await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
@@ -201,8 +230,9 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     async def live(self, payloads: list[RunEventPayload]) -> None:
         """Forward live events (in seq order) that continue what the page has."""
-        if not await self.allowed():
+        if self.revoked:
             return
+        self.recheck_if_due()
         async with self.lock:
             for payload in payloads:
                 seq = payload["seq"]
@@ -249,21 +279,38 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 if len(page) < min(room, PAGE):
                     return
 
-    async def allowed(self) -> bool:
-        if time.monotonic() - self.checked_at < RECHECK_SECONDS:
-            return True
-        if await _still_allowed(self.user, self.run, self.session_key):
+    def recheck_if_due(self) -> None:
+        """Start an access check beside the stream when the last one is RECHECK_SECONDS old."""
+        due = time.monotonic() - self.checked_at >= RECHECK_SECONDS
+        if due and self.checking is None and not self.revoked:
+            self.checking = asyncio.create_task(self.recheck())
+
+    async def recheck(self) -> None:
+        try:
+            allowed = await _still_allowed(self.user, self.run, self.session_key)
+        except DatabaseError:
+            # Access that cannot be confirmed is not granted: the page reconnects, and connect
+            # checks again.
+            log.warning("run %s: access check failed; closing the socket", self.run.pk)
+            allowed, code = False, CLOSE_UNAVAILABLE
+        else:
+            code = CLOSE_NO_ACCESS
+        finally:
+            self.checking = None
+        if allowed:
             self.checked_at = time.monotonic()
-            return True
-        await self.close(code=CLOSE_NO_ACCESS)
-        return False
+            return
+        self.revoked = True
+        await self.close(code=code)
 
     async def tick(self) -> None:
-        """Catch what the layer dropped at the end of a burst, and notice lost access."""
-        while True:
+        """Notice lost access on a quiet stream, and catch what the layer dropped at the end of a
+        burst: when no live event has come since the last tick yet the log has more."""
+        seen = self.sent
+        while not self.revoked:
             await asyncio.sleep(settings.RUNS_WS_SYNC_SECONDS)
-            self.checked_at = 0.0
-            if not await self.allowed():
-                return
-            if not self.lagging and await _last_seq(self.run.pk) > self.sent:
+            self.recheck_if_due()
+            stalled = self.sent == seen
+            seen = self.sent
+            if stalled and not self.lagging and await _last_seq(self.run.pk) > self.sent:
                 await self.catch_up()

@@ -11,13 +11,13 @@ Graph output is untrusted: ops carry plain text only, and the page inserts it wi
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from typing import Any, Literal, TypeAlias, TypedDict
 
 from channels.layers import get_channel_layer
+
+from dashboard.channel_layer import group_send_blocking
 
 # Text of one op is cut here: a page shows a multi-megabyte state as its first part plus a note.
 MAX_TEXT = 20_000
@@ -205,44 +205,16 @@ def _chunks(payloads: list[RunEventPayload]) -> Iterator[list[RunEventPayload]]:
         yield chunk
 
 
-class _LoopThread:
-    """One event loop per process, on a daemon thread, for every group_send a relay makes.
-
-    channels_redis keeps its connection pools per event loop, and ``async_to_sync`` run from a
-    plain worker thread makes a new loop (and so new Redis connections) for every call. Sending
-    from hundreds of relay threads through this one loop reuses one pool.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._pid = 0
-
-    def run(self, coro: Coroutine[Any, Any, None], timeout: float) -> None:
-        import os
-
-        with self._lock:
-            if self._loop is None or self._pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="run-events", daemon=True).start()
-                self._loop, self._pid = loop, os.getpid()
-            loop = self._loop
-        # Waiting for each send keeps a run's events in order on the wire.
-        asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
-
-
 class RunEvents:
-    """The producer side: the only code that sends to a run's (or a user's) group."""
-
-    _loop = _LoopThread()
-    timeout = 5.0
+    """The producer side: the only code that sends to a run's (or a user's) group. Sends block
+    until Redis has the message, so one thread's sends stay in order on the wire."""
 
     @classmethod
     def broadcast(cls, payload: RunEventPayload) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
-        cls._loop.run(layer.group_send(run_group(payload["run_id"]), payload), cls.timeout)
+        group_send_blocking(layer, run_group(payload["run_id"]), payload)
 
     @classmethod
     def broadcast_batch(cls, payloads: list[RunEventPayload]) -> None:
@@ -258,7 +230,7 @@ class RunEvents:
                 message = chunk[0]
             else:
                 message = {"type": "run.events", "run_id": chunk[0]["run_id"], "events": chunk}
-            cls._loop.run(layer.group_send(group, message), cls.timeout)
+            group_send_blocking(layer, group, message)
 
     @classmethod
     def end_sessions(cls, user_id: int) -> None:
@@ -266,7 +238,7 @@ class RunEvents:
         if layer is None:
             return
         message: SessionEndedPayload = {"type": "session.ended"}
-        cls._loop.run(layer.group_send(user_group(user_id), message), cls.timeout)
+        group_send_blocking(layer, user_group(user_id), message)
 
 
 class MessageView(TypedDict):

@@ -8,7 +8,9 @@ Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who rela
    deployment whatever happens to us); otherwise (a takeover) rejoin it with ``join_stream``
    from the last upstream event id stored.
 3. Per batch of events (what one network read brought): store them with the next sequence
-   numbers in one transaction (fenced by the lease), then broadcast them as one group message. A relay that lost its lease stores nothing and stops.
+   numbers (fenced by the lease; the relays of a process share transactions, see
+   ``lease.GroupCommit``), then broadcast them as one group message. A relay that lost its lease
+   stores nothing and stops; one that cannot broadcast (Redis away) goes on storing.
 4. At the end, finalise exactly once (a conditional UPDATE again) with the ``switchboard/end``
    event, and update the thread index.
 
@@ -30,10 +32,11 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from apps.inbox.services import sync_thread_interrupts
 from apps.runs import lease
-from apps.runs.events import RunEvents, event_payload
+from apps.runs.events import RunEventPayload, RunEvents, event_payload
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
 from apps.threads.services import mark_thread, upsert_thread
 from switchboard.errors import (
@@ -49,6 +52,7 @@ from switchboard.types import RunCreated, StreamPart
 log = logging.getLogger(__name__)
 
 TRANSIENT = (APIConnectionError, APITimeoutError, ServerError)
+BROADCAST_ERRORS = (RedisError, OSError, TimeoutError)
 # The console's run id travels in the upstream run's metadata, so a relay that took over before
 # the upstream run id was stored can still find the run instead of starting a second one.
 METADATA_KEY = "switchboard_run_id"
@@ -68,6 +72,7 @@ class _Follow:
         self.upstream_saved = bool(run.upstream_run_id)
         self.failed: RunFailedError | None = None
         self.cancel_sent = False
+        self.broadcast_failing = False
 
     # -- storing and broadcasting ------------------------------------------------------------
 
@@ -76,17 +81,32 @@ class _Follow:
             raise _LeaseLost
         items = [(part.event, part.data, part.id or "") for part in parts]
         announce = self.upstream_run_id if not self.upstream_saved else None
-        stored = lease.append(self.run.pk, self.owner, items, upstream_run_id=announce)
+        stored = lease.group_commit.append(self.run.pk, self.owner, items, upstream_run_id=announce)
         if stored is None:
             raise _LeaseLost
         if announce:
             self.upstream_saved = True
             self.check_cancel()
-        # Stored in one transaction, sent as one group message: one Redis round trip per batch.
-        RunEvents.broadcast_batch(
+        self.broadcast(
             [event_payload(self.run.pk, item.seq, item.event, item.data) for item in stored]
         )
         lease.release_connection()
+
+    def broadcast(self, payloads: list[RunEventPayload]) -> None:
+        """Send stored events to the pages; a failure is logged, never fatal. The log is the
+        truth: pages read what they missed from it, so Redis being away must not stop a relay
+        from storing (which needs only the deployment and the database)."""
+        try:
+            # Stored in one transaction, sent as one group message: one Redis round trip.
+            RunEvents.broadcast_batch(payloads)
+        except BROADCAST_ERRORS as error:
+            if not self.broadcast_failing:  # once per outage, not once per batch
+                log.warning("run %s: cannot broadcast (%s); storing only", self.run.pk, error)
+            self.broadcast_failing = True
+        else:
+            if self.broadcast_failing:
+                log.warning("run %s: broadcasting again", self.run.pk)
+            self.broadcast_failing = False
 
     def on_run_created(self, created: RunCreated) -> None:
         # Called on the SDK's loop thread, where the ORM may not run: only note the id; the
@@ -333,7 +353,7 @@ def _relay(run_id: int, owner: str) -> str:
     end = lease.finish(run_id, owner, status, message)
     if end is None:
         raise _LeaseLost
-    RunEvents.broadcast(event_payload(run_id, end.seq, end.event, end.data))
+    follow.broadcast([event_payload(run_id, end.seq, end.event, end.data)])
     _index_finished(run, client, status)
     return status.value
 

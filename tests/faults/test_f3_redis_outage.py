@@ -3,15 +3,16 @@
 Everything that talks to Redis here (Daphne, the relay worker, beat) uses a private redis-server
 started for the test on a free port, never the shared one. Redis is killed mid-run (its data goes
 with it: queued and unacked Celery messages, channel groups) and started again on the same port.
-The run keeps going on the deployment; the page (reconnecting like runs.js does) must end with
-every event exactly once, in order, and the run must be finalised, not left "streaming", once
-the lease and the reaper have had their turn after Redis is back.
+The run keeps going on the deployment, and its relay keeps storing it (a relay needs only the
+deployment and the database); the page (reconnecting like runs.js does) must end with every event
+exactly once, in order, reading from the log what the channel layer could not bring, and the run
+must be finalised, not left "streaming".
 
 The long outage is 20 s, not 60 s: what makes 60 s hard in production is that it outlasts the
-lease (10 s), several reaper rounds (5 s) and the channel layer's group expiry, so every relay
-has lost its lease and every socket its group by the time Redis is back. The worker fixtures run
-with a 4 s lease and beat runs the reaper every second, so 20 s is 5 lease periods and 20 reaper
-rounds: the same regime, in a third of the time (the suite's budget is minutes, not hours).
+lease (10 s) and several reaper rounds (5 s), so a relay that stopped on the outage would have
+lost its lease by the time Redis is back. The worker fixtures run with a 4 s lease and beat runs
+the reaper every second, so 20 s is 5 lease periods and 20 reaper rounds: the same regime, in a
+third of the time (the suite's budget is minutes, not hours).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from apps.deployments.models import Deployment
 from apps.runs.models import Run, RunEvent, Status
@@ -196,8 +198,10 @@ def test_a_redis_outage_leaves_no_run_streaming_and_no_gap_on_the_page(
     _dispatch(run, private_redis.url)
     assert _wait(lambda: Run.objects.get(pk=run.pk).last_seq >= 15, 60), "the run never streamed"
 
+    killed_at = timezone.now()
     private_redis.kill()
     time.sleep(outage)  # the fault itself: Redis stays down this long
+    back_at = timezone.now()
     private_redis.restart()
 
     ended = page.wait_until_ended(LEASE + REAPER + SETTLE)
@@ -213,8 +217,13 @@ def test_a_redis_outage_leaves_no_run_streaming_and_no_gap_on_the_page(
     assert stored == list(range(1, run.last_seq + 1))
     assert page.applied == stored, "the page missed or reordered events"
     assert page.out_of_order == [], f"the consumer skipped ahead: {page.out_of_order}"
-    assert page.connections >= 2, "the fault never reached the page's socket"
-    assert run.claims >= 2, "no second relay took over after the outage"
+    # The relay needs only the deployment and the database: it went on storing while Redis was
+    # away (the page read those events from the log), and no other relay had to take over.
+    stored_meanwhile = RunEvent.objects.filter(
+        run=run, created_at__gt=killed_at, created_at__lt=back_at
+    )
+    assert stored_meanwhile.count() >= outage * 6, "the relay stopped storing without Redis"
+    assert run.claims == 1, "the relay stopped when Redis went away and another had to take over"
 
 
 def test_a_relay_worker_survives_a_redis_outage(

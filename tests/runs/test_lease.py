@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.runs import lease, relay
@@ -51,6 +54,80 @@ def test_it_numbers_events_without_gaps_and_stores_the_last_upstream_id(run):
         (2, "values"),
         (3, "custom"),
     ]
+
+
+def test_runs_written_together_each_get_their_own_numbers_and_a_lost_lease_stores_nothing(
+    deployment_a,
+):
+    mine, also_mine, lost = (create_run(deployment_a, status="queued") for _ in range(3))
+    for run in (mine, also_mine, lost):
+        lease.claim(run.pk, "me")
+    lease.append(mine.pk, "me", [("values", {}, "1-0")])
+    Run.objects.filter(pk=lost.pk).update(lease_owner="someone else")
+    results = lease.append_many(
+        [
+            lease.Append(mine.pk, "me", [("custom", {"n": 2}, "2-0"), ("custom", {"n": 3}, "")]),
+            lease.Append(also_mine.pk, "me", [("metadata", {}, "7-0")], upstream_run_id="up"),
+            lease.Append(lost.pk, "me", [("custom", {}, "9-0")]),
+            lease.Append(also_mine.pk, "someone else", [("custom", {}, "8-0")]),
+        ]
+    )
+    assert [[s.seq for s in result] if result is not None else None for result in results] == [
+        [2, 3],
+        [1],
+        None,
+        None,
+    ]
+    mine.refresh_from_db()
+    also_mine.refresh_from_db()
+    assert (mine.last_seq, mine.last_event_id) == (3, "2-0")
+    assert (also_mine.last_seq, also_mine.last_event_id, also_mine.upstream_run_id) == (
+        1,
+        "7-0",
+        "up",
+    )
+    assert not RunEvent.objects.filter(run=lost).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relays_appending_at_once_from_many_threads_share_transactions_without_gaps(
+    deployment_a, monkeypatch
+):
+    runs = [create_run(deployment_a, status="queued") for _ in range(8)]
+    for run in runs:
+        lease.claim(run.pk, f"owner-{run.pk}")
+    transactions = []
+    write = lease.append_many
+
+    def slow_write(appends: list[lease.Append]) -> list[list[lease.Stored] | None]:
+        transactions.append(len(appends))
+        time.sleep(0.02)  # a loaded database: the other relays queue up meanwhile
+        return write(appends)
+
+    monkeypatch.setattr(lease, "append_many", slow_write)
+    group = lease.GroupCommit()
+    failures: list[BaseException] = []
+
+    def relay_thread(run: Run) -> None:
+        try:
+            for n in range(25):
+                assert group.append(run.pk, f"owner-{run.pk}", [("custom", {"n": n}, "")])
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=relay_thread, args=(run,)) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    for run in runs:
+        stored = RunEvent.objects.filter(run=run).order_by("seq").values_list("seq", "data__n")
+        assert list(stored) == [(n + 1, n) for n in range(25)]
+    assert sum(transactions) == 200
+    assert len(transactions) < 100, f"{len(transactions)} transactions for 200 appends"
 
 
 def test_it_stores_nothing_for_a_relay_that_lost_its_lease(run):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
@@ -13,7 +13,7 @@ from dashboard.channel_layer import BoundedPubSubChannelLayer
 
 
 def _layer(capacity: int) -> BoundedPubSubChannelLayer:
-    config: dict[str, Any] = settings.CHANNEL_LAYERS["default"]["CONFIG"]
+    config = cast("dict[str, Any]", settings.CHANNEL_LAYERS["default"]["CONFIG"])
     prefix = f"{config['prefix']}{uuid.uuid4().hex[:8]}:"
     return BoundedPubSubChannelLayer(hosts=config["hosts"], prefix=prefix, capacity=capacity)
 

@@ -513,8 +513,7 @@ def _cell(text: str) -> str:
 # These are findings from profiling the runs, kept next to the report that quotes them.
 WHY: dict[str, str] = {
     "B1": (
-        "p99 is within a few tenths of a millisecond of the goal either side from run to run; p50 "
-        "cannot get near ten pub/sub hops while the event log is written before the broadcast "
+        "p50 cannot get near ten pub/sub hops while the event log is written before the broadcast "
         "(the design that lets any page replay what it missed): the relay's SDK read, one "
         "PostgreSQL statement per batch (about 1 ms with the commit not waiting for the WAL "
         "flush), the channel layer's PUBLISH, Daphne and the websocket each cost more than one "
@@ -537,7 +536,8 @@ WHY: dict[str, str] = {
     ),
     "B4": (
         "Every run completes at every size; what is missed is latency once the machine is "
-        "saturated (the CPU shares above are percent of one core, 200% in all). The graph server "
+        "saturated (the CPU shares above are percent of one core, 200% in all), and near the edge "
+        "it varies from run to run (25 runs: p99 33 to 90 ms in the runs of the day). The graph server "
         "and the bench's own readers are on the same two cores: at 200 runs the producer alone is "
         "past its limit (4,000 events/s against the about 2,500 the `langgraph dev` in-memory "
         "server streams), so 200 runs at 20 events/s cannot be held on this machine by any "

@@ -622,7 +622,7 @@ def main() -> int:
     parser.add_argument("--sizes", help="B4 run counts, comma-separated (e.g. 100,200)")
     args = parser.parse_args()
     quick = args.quick
-    sizes = [10, 25] if quick else [25, 50, 100, 200]
+    sizes = [5, 10] if quick else [10, 25, 50, 100, 200]
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
     stack = Stack(jobs=max(sizes) + 10)  # drops its database itself if it fails to start

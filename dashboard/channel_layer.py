@@ -9,10 +9,10 @@ layer bounds each channel's queue at ``capacity`` messages and drops the newest 
 the core layer does and the channel-layer spec allows: the run consumer refills any hole from the
 event log, so a full queue costs a log read, never an event.
 
-Producers are mostly plain threads (Celery relays, views): ``group_send_blocking`` publishes from
-the calling thread with redis-py's thread-safe client, where ``async_to_sync`` would build an event
-loop (and Redis connections) per call, and a shared loop thread would cost two thread hand-offs
-per message.
+Producers are mostly plain threads (Celery relays, views): ``send_to_groups`` publishes from the
+calling thread with redis-py's thread-safe client, several messages in one round trip, where
+``async_to_sync`` would build an event loop (and Redis connections) per call, and a shared loop
+thread would cost two thread hand-offs per message.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
@@ -83,12 +83,20 @@ class BoundedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
             _wrap_close(self, loop)
         return layer
 
-    def group_send_blocking(self, group: str, message: Mapping[str, Any]) -> None:
-        """``group_send`` from a thread without an event loop: one PUBLISH on the shard the
-        asynchronous layer would use, under the same channel name."""
-        channel = f"{self._kwargs.get('prefix', 'asgi')}__group__{group}"
+    def send_to_groups(self, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+        """``group_send`` of each ``(group, message)``, in order, from a thread without an event
+        loop: PUBLISHes on the shards the asynchronous layer would use, under the same channel
+        names, pipelined (one round trip per shard)."""
         clients = self._blocking_clients()
-        clients[_consistent_hash(channel, len(clients))].publish(channel, self.serialize(message))
+        pipelines: dict[int, Any] = {}
+        for group, message in messages:
+            channel = f"{self._kwargs.get('prefix', 'asgi')}__group__{group}"
+            shard = _consistent_hash(channel, len(clients))
+            if shard not in pipelines:
+                pipelines[shard] = clients[shard].pipeline(transaction=False)
+            pipelines[shard].publish(channel, self.serialize(message))
+        for pipeline in pipelines.values():
+            pipeline.execute()
 
     def _blocking_clients(self) -> list[redis.Redis]:
         # redis-py pools are thread-safe and reset themselves in a forked child.
@@ -105,9 +113,12 @@ def _blocking_client(host: dict[str, Any]) -> redis.Redis:
     return redis.Redis.from_url(host["address"], **options)
 
 
-def group_send_blocking(layer: BaseChannelLayer, group: str, message: Mapping[str, Any]) -> None:
-    """Send to a group from synchronous code, the cheapest way the layer offers."""
+def send_to_groups(
+    layer: BaseChannelLayer, messages: Sequence[tuple[str, Mapping[str, Any]]]
+) -> None:
+    """Send to groups from synchronous code, the cheapest way the layer offers."""
     if isinstance(layer, BoundedPubSubChannelLayer):
-        layer.group_send_blocking(group, message)
-    else:
+        layer.send_to_groups(messages)
+        return
+    for group, message in messages:
         async_to_sync(layer.group_send)(group, message)

@@ -13,7 +13,7 @@ from typing import Literal, TypedDict
 
 from channels.layers import get_channel_layer
 
-from dashboard.channel_layer import group_send_blocking
+from dashboard.channel_layer import send_to_groups
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,6 @@ class InboxEvents:
         for team_id in sorted(set(team_ids)):
             message: InboxChangedPayload = {"type": "inbox.changed", "team_id": team_id}
             try:
-                group_send_blocking(layer, team_group(team_id), message)
+                send_to_groups(layer, [(team_group(team_id), message)])
             except Exception:  # a badge is a nicety: never fail a decision or a sync over it
                 log.warning("could not announce an inbox change to team %s", team_id, exc_info=True)

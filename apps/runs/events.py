@@ -17,7 +17,7 @@ from typing import Any, Literal, TypeAlias, TypedDict
 
 from channels.layers import get_channel_layer
 
-from dashboard.channel_layer import group_send_blocking
+from dashboard.channel_layer import send_to_groups
 
 # Text of one op is cut here: a page shows a multi-megabyte state as its first part plus a note.
 MAX_TEXT = 20_000
@@ -207,30 +207,33 @@ def _chunks(payloads: list[RunEventPayload]) -> Iterator[list[RunEventPayload]]:
 
 class RunEvents:
     """The producer side: the only code that sends to a run's (or a user's) group. Sends block
-    until Redis has the message, so one thread's sends stay in order on the wire."""
+    until Redis has the messages, so one thread's sends stay in order on the wire."""
 
     @classmethod
     def broadcast(cls, payload: RunEventPayload) -> None:
+        cls.broadcast_runs([[payload]])
+
+    @classmethod
+    def broadcast_runs(cls, runs: list[list[RunEventPayload]]) -> None:
+        """Send stored events of several runs, each run's in seq order, in one Redis round trip:
+        a run's events go as few group messages as ``BATCH_BYTES`` allows (a single event is
+        sent as it is)."""
         layer = get_channel_layer()
         if layer is None:
             return
-        group_send_blocking(layer, run_group(payload["run_id"]), payload)
-
-    @classmethod
-    def broadcast_batch(cls, payloads: list[RunEventPayload]) -> None:
-        """Send events of one run, in seq order, as few group messages as ``BATCH_BYTES`` allows
-        (a single event is sent as it is)."""
-        layer = get_channel_layer()
-        if layer is None or not payloads:
-            return
-        group = run_group(payloads[0]["run_id"])
-        for chunk in _chunks(payloads):
-            message: RunEventPayload | RunEventsPayload
-            if len(chunk) == 1:
-                message = chunk[0]
-            else:
-                message = {"type": "run.events", "run_id": chunk[0]["run_id"], "events": chunk}
-            group_send_blocking(layer, group, message)
+        messages: list[tuple[str, RunEventPayload | RunEventsPayload]] = []
+        for payloads in runs:
+            for chunk in _chunks(payloads):
+                group = run_group(chunk[0]["run_id"])
+                if len(chunk) == 1:
+                    messages.append((group, chunk[0]))
+                else:
+                    run_id = chunk[0]["run_id"]
+                    messages.append(
+                        (group, {"type": "run.events", "run_id": run_id, "events": chunk})
+                    )
+        if messages:
+            send_to_groups(layer, messages)
 
     @classmethod
     def end_sessions(cls, user_id: int) -> None:
@@ -238,7 +241,7 @@ class RunEvents:
         if layer is None:
             return
         message: SessionEndedPayload = {"type": "session.ended"}
-        group_send_blocking(layer, user_group(user_id), message)
+        send_to_groups(layer, [(user_group(user_id), message)])
 
 
 class MessageView(TypedDict):

@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -277,7 +278,12 @@ class GroupCommit:
     load rises, instead of one transaction per event and relay.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self, after: Callable[[list[tuple[Append, list[Stored]]]], None] | None = None
+    ) -> None:
+        # ``after`` runs on the leader once a batch is committed, before the relays of the batch
+        # are woken, with what each stored: what every relay would do next, done once.
+        self._after = after
         self._lock = threading.Lock()
         self._queue: list[_Pending] = []
         self._leading = False
@@ -317,6 +323,9 @@ class GroupCommit:
         else:
             for pending, result in zip(batch, results, strict=True):
                 pending.result = result
+            if self._after is not None:
+                stored = zip(batch, results, strict=True)
+                self._after([(pending.request, result) for pending, result in stored if result])
         finally:
             with self._lock:
                 for pending in batch:
@@ -342,9 +351,6 @@ class _Pending:
         if self.error is not None:
             raise self.error
         return self.result
-
-
-group_commit = GroupCommit()
 
 
 def release_connection() -> None:

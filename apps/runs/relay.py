@@ -8,8 +8,9 @@ Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who rela
    deployment whatever happens to us); otherwise (a takeover) rejoin it with ``join_stream``
    from the last upstream event id stored.
 3. Per batch of events (what one network read brought): store them with the next sequence
-   numbers (fenced by the lease; the relays of a process share transactions, see
-   ``lease.GroupCommit``), then broadcast them as one group message. A relay that lost its lease
+   numbers, fenced by the lease, then broadcast them as one group message. The relays of a
+   process share both (``lease.GroupCommit``): whichever leads stores every relay's batch in one
+   statement, then broadcasts them all in one Redis round trip. A relay that lost its lease
    stores nothing and stops; one that cannot broadcast (Redis away) goes on storing.
 4. At the end, finalise exactly once (a conditional UPDATE again) with the ``switchboard/end``
    event, and update the thread index.
@@ -62,6 +63,44 @@ class _LeaseLost(Exception):
     pass
 
 
+class _Broadcaster:
+    """Sends stored events to the pages; a failure is logged, never fatal. The log is the truth:
+    pages read what they missed from it, so Redis being away must not stop a relay from storing
+    (which needs only the deployment and the database)."""
+
+    def __init__(self) -> None:
+        self.failing = False
+
+    def send(self, runs: list[list[RunEventPayload]]) -> None:
+        try:
+            RunEvents.broadcast_runs(runs)
+        except BROADCAST_ERRORS as error:
+            if not self.failing:  # once per outage, not once per batch
+                log.warning("cannot broadcast (%s); relays go on storing", error)
+            self.failing = True
+        else:
+            if self.failing:
+                log.warning("broadcasting again")
+            self.failing = False
+
+
+broadcaster = _Broadcaster()
+
+
+def _broadcast_stored(batch: list[tuple[lease.Append, list[lease.Stored]]]) -> None:
+    """What a group commit stored, sent by its leader in one Redis round trip: the relays of the
+    batch wake to find their events already on their way to the pages."""
+    broadcaster.send(
+        [
+            [event_payload(append.run_id, item.seq, item.event, item.data) for item in stored]
+            for append, stored in batch
+        ]
+    )
+
+
+group_commit = lease.GroupCommit(after=_broadcast_stored)
+
+
 class _Follow:
     """The state of one relay attempt on one run."""
 
@@ -72,7 +111,6 @@ class _Follow:
         self.upstream_saved = bool(run.upstream_run_id)
         self.failed: RunFailedError | None = None
         self.cancel_sent = False
-        self.broadcast_failing = False
 
     # -- storing and broadcasting ------------------------------------------------------------
 
@@ -81,32 +119,14 @@ class _Follow:
             raise _LeaseLost
         items = [(part.event, part.data, part.id or "") for part in parts]
         announce = self.upstream_run_id if not self.upstream_saved else None
-        stored = lease.group_commit.append(self.run.pk, self.owner, items, upstream_run_id=announce)
+        # Stored and broadcast by whichever relay leads the group commit (see _broadcast_stored).
+        stored = group_commit.append(self.run.pk, self.owner, items, upstream_run_id=announce)
         if stored is None:
             raise _LeaseLost
         if announce:
             self.upstream_saved = True
             self.check_cancel()
-        self.broadcast(
-            [event_payload(self.run.pk, item.seq, item.event, item.data) for item in stored]
-        )
         lease.release_connection()
-
-    def broadcast(self, payloads: list[RunEventPayload]) -> None:
-        """Send stored events to the pages; a failure is logged, never fatal. The log is the
-        truth: pages read what they missed from it, so Redis being away must not stop a relay
-        from storing (which needs only the deployment and the database)."""
-        try:
-            # Stored in one transaction, sent as one group message: one Redis round trip.
-            RunEvents.broadcast_batch(payloads)
-        except BROADCAST_ERRORS as error:
-            if not self.broadcast_failing:  # once per outage, not once per batch
-                log.warning("run %s: cannot broadcast (%s); storing only", self.run.pk, error)
-            self.broadcast_failing = True
-        else:
-            if self.broadcast_failing:
-                log.warning("run %s: broadcasting again", self.run.pk)
-            self.broadcast_failing = False
 
     def on_run_created(self, created: RunCreated) -> None:
         # Called on the SDK's loop thread, where the ORM may not run: only note the id; the
@@ -353,7 +373,7 @@ def _relay(run_id: int, owner: str) -> str:
     end = lease.finish(run_id, owner, status, message)
     if end is None:
         raise _LeaseLost
-    follow.broadcast([event_payload(run_id, end.seq, end.event, end.data)])
+    broadcaster.send([[event_payload(run_id, end.seq, end.event, end.data)]])
     _index_finished(run, client, status)
     return status.value
 

@@ -37,13 +37,16 @@ async def test_a_channel_holds_at_most_its_capacity_and_drops_the_newest_beyond_
     await layer.flush()
 
 
-async def test_a_thread_without_an_event_loop_sends_to_a_group_in_order() -> None:
+async def test_a_thread_without_an_event_loop_sends_to_a_group_in_order_alone_or_many_at_once() -> (
+    None
+):
     layer = _layer(capacity=100)
     channel = await _subscribed(layer, "run-2")
 
     def relay() -> None:  # what a Celery relay thread does
-        for n in range(1, 51):
-            layer.group_send_blocking("run-2", {"type": "run.event", "n": n})
+        for n in range(1, 41):
+            layer.send_to_groups([("run-2", {"type": "run.event", "n": n})])
+        layer.send_to_groups([("run-2", {"type": "run.event", "n": n}) for n in range(41, 51)])
 
     sender = threading.Thread(target=relay)
     sender.start()

@@ -90,7 +90,7 @@ def test_runs_written_together_each_get_their_own_numbers_and_a_lost_lease_store
 
 
 @pytest.mark.django_db(transaction=True)
-def test_relays_appending_at_once_from_many_threads_share_transactions_without_gaps(
+def test_relays_appending_at_once_from_many_threads_share_transactions_and_broadcasts(
     deployment_a, monkeypatch
 ):
     runs = [create_run(deployment_a, status="queued") for _ in range(8)]
@@ -105,7 +105,8 @@ def test_relays_appending_at_once_from_many_threads_share_transactions_without_g
         return write(appends)
 
     monkeypatch.setattr(lease, "append_many", slow_write)
-    group = lease.GroupCommit()
+    committed: list[list[tuple[lease.Append, list[lease.Stored]]]] = []
+    group = lease.GroupCommit(after=committed.append)
     failures: list[BaseException] = []
 
     def relay_thread(run: Run) -> None:
@@ -128,6 +129,9 @@ def test_relays_appending_at_once_from_many_threads_share_transactions_without_g
         assert list(stored) == [(n + 1, n) for n in range(25)]
     assert sum(transactions) == 200
     assert len(transactions) < 100, f"{len(transactions)} transactions for 200 appends"
+    # The leader hands on what each transaction stored, once: what the relays then broadcast.
+    assert len(committed) == len(transactions)
+    assert sum(len(stored) for batch in committed for _, stored in batch) == 200
 
 
 def test_it_stores_nothing_for_a_relay_that_lost_its_lease(run):

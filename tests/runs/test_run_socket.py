@@ -88,7 +88,7 @@ async def test_it_forwards_a_batch_of_live_events_once_each_and_in_order(run, al
     stored = [await store(run, {"n": n}) for n in (6, 7, 8)]
     # One group message for what a relay stored together; it repeats two events the page has.
     batch = [event_payload(run.pk, seq, "custom", {"n": seq}) for seq in [4, 5, *stored]]
-    await sync_to_async(RunEvents.broadcast_batch)(batch)
+    await sync_to_async(RunEvents.broadcast_runs)([batch])
     assert await seqs(socket, 3) == [6, 7, 8]
     assert await socket.receive_nothing(timeout=0.2)
     await socket.disconnect()

@@ -544,12 +544,13 @@ WHY: dict[str, str] = {
         "console. The console's share falls with each fix measured here: the channels_redis core "
         "layer received one message at a time at four Redis round trips each, and Daphne's "
         "receive loop fell 400 ms behind at 50 runs (now the pub/sub layer, bounded per channel); "
-        "one transaction per event and relay (now a group commit: one pipelined statement stores "
-        "what every relay of a process has at that moment); Django's ORM with debug cursors "
-        "(now production mode and psycopg's server-side binding). What remains is mostly "
-        "thread hand-offs: a relay is a Celery pool thread fed by the SDK's loop thread, about "
-        "ten context switches per event. Next: relays as tasks on one event loop per worker "
-        "process, with the SDK's async client."
+        "one transaction of five round trips per event and relay (now a group commit: one "
+        "statement stores what every relay of a process has at that moment, and its leader "
+        "publishes it all in one Redis round trip); Django's ORM with debug cursors (now "
+        "production mode and psycopg's server-side binding). What remains is mostly thread "
+        "hand-offs and the GIL: a relay is a Celery pool thread fed by the SDK's loop thread, "
+        "five or six context switches per event. Next: relays as tasks on one event loop per "
+        "worker process, with the SDK's async client."
     ),
 }
 

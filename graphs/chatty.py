@@ -15,13 +15,14 @@ from __future__ import annotations
 import io
 import itertools
 from collections.abc import Iterator, Sequence
-from typing import Annotated, NotRequired, TypedDict
+from typing import Annotated, NotRequired
 
 from _scripted import ScriptedChatModel, ScriptedTurn, tokenize
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
 
 DEFAULT_TEXT = (
     "Switchboard streams every token the agent writes, so an operator can watch a long "

@@ -11,9 +11,10 @@ Otherwise the run succeeds with `{"result": "ok", "steps": ["prepare", "process"
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, Literal, NotRequired, TypedDict, get_args
+from typing import Annotated, Any, Literal, NotRequired, get_args
 
 from langgraph.graph import END, START, StateGraph
+from typing_extensions import TypedDict
 
 Step = Literal["prepare", "process", "finish"]
 

@@ -14,10 +14,11 @@ records both and sets `decision`: `approved` only if both reviewers approved.
 
 from __future__ import annotations
 
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
+from typing_extensions import TypedDict
 
 DEFAULT_DOCUMENT = (
     "Master services agreement with Globex: 24 months, 180,000 USD a year, net-60 "

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any, Literal, NotRequired
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import interrupt
+from typing_extensions import TypedDict
 
 
 class RefundRequest(TypedDict):

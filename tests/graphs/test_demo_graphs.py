@@ -365,3 +365,25 @@ async def test_flaky_succeeds_when_not_asked_to_fail(client):
     _, result = await _start(client, "flaky", {})
 
     assert result == {"steps": ["prepare", "process", "finish"], "result": "ok"}
+
+
+@pytest.mark.parametrize(
+    ("graph", "required"),
+    [
+        ("refund_approval", {"customer", "amount"}),
+        ("chatty", set()),
+        ("flaky", set()),
+        ("parallel_review", set()),
+    ],
+)
+async def test_each_demo_graph_publishes_its_input_schema(
+    client: LangGraphClient, graph: str, required: set[str]
+):
+    """The start-run form is built from this schema: with `typing.TypedDict` on Python 3.11 the
+    server publishes none, and a form without `amount` starts a run that fails."""
+    assistants = await client.assistants.search(graph_id=graph, limit=1)
+    schemas = await client.assistants.get_schemas(assistants[0]["assistant_id"])
+    input_schema = schemas["input_schema"]
+    assert input_schema, f"{graph} published no input schema"
+    assert input_schema.get("properties"), f"{graph} published an input schema with no fields"
+    assert required <= set(input_schema.get("required", [])), input_schema

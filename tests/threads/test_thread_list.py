@@ -305,3 +305,12 @@ def test_it_makes_the_same_number_of_queries_for_5_and_60_threads(
     large = _queries(logged_in, **params)
     assert small == large
     assert large <= 10
+
+
+def test_a_team_with_no_deployment_gets_a_working_first_page(client: Client, alice: User):
+    """The first page after login, for a team that has not added a deployment yet: counting
+    threads over a scope that can match nothing has no SQL, and was a 500."""
+    client.force_login(alice)
+    response = client.get("/", follow=True)
+    assert response.status_code == 200
+    assert client.get(URL).status_code == 200

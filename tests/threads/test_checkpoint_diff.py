@@ -47,6 +47,7 @@ def test_it_shows_messages_appended_by_the_model(
     assert "1 message appended" in body
     assert '<strong class="mono">issue_refund</strong>' in body
     assert "messages</span>: 1 message appended" in body
+    assert "(step 0," in body, "the first step after the input is step 0, not an unknown one"
 
 
 def test_it_defaults_to_the_current_checkpoint_against_its_parent(

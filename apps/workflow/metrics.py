@@ -6,6 +6,8 @@ Definitions (what the page and the CSV say):
 - *time to decision*: ``decided_at - asked_at`` of each decision (one per decided item);
   the median and the 90th percentile use linear interpolation between closest ranks (the
   definition of numpy's default and of ``statistics.quantiles(method="inclusive")``);
+- *actions decided*: what the decisions covered, one per action, so a decision on a middleware
+  interrupt with two tool calls is one decision and two actions;
 - *decisions by type*: one count per action decided (a middleware interrupt with two tool
   calls, approved and rejected, counts one ``approve`` and one ``reject``), grouped by graph,
   tool and operator, and by day (in the time zone of the dates given).
@@ -36,6 +38,7 @@ class Metrics:
     pending_oldest_seconds: float | None = None
     pending_median_seconds: float | None = None
     decisions: int = 0
+    actions: int = 0
     ttd_median_seconds: float | None = None
     ttd_p90_seconds: float | None = None
     by_type: dict[str, int] = field(default_factory=dict)
@@ -92,6 +95,7 @@ def compute(
     m.ttd_median_seconds = percentile(waits, 50)
     m.ttd_p90_seconds = percentile(waits, 90)
     choices = [(f, tool, kind) for f in facts for tool, kind in f.choices]
+    m.actions = len(choices)
     m.by_type = dict(Counter(kind for _, _, kind in choices))
     m.by_graph = _grouped((f.graph or "(no graph)", kind) for f, _, kind in choices)
     m.by_tool = _grouped((tool or "(none)", kind) for _, tool, kind in choices)

@@ -56,6 +56,7 @@ def test_metrics_match_a_known_set_of_decisions():
     assert m.pending_oldest_seconds == 600
     assert m.pending_median_seconds == 120
     assert m.decisions == 5
+    assert m.actions == 7, "two decisions covered two tool calls each"
     assert m.ttd_median_seconds == 30
     assert m.ttd_p90_seconds == 76
     assert m.by_type == {"accept": 2, "ignore": 1, "approve": 3, "reject": 1}
@@ -136,6 +137,9 @@ def test_the_metrics_page_and_its_csv_show_the_known_decisions(
         "alice": {"accept": 2},
     }
     html = page.content.decode()
+    assert "<b>6</b> decisions in 7 days, on <b>7</b> actions" in html, (
+        "the headline counts decisions, the table actions: the page says both"
+    )
     assert "<svg" in html
     assert "Decisions per day" in html
     assert "charlie" not in html

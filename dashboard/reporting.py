@@ -4,11 +4,13 @@ sent with the request id or run id of the line (see dashboard/logs.py) as tags."
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sentry_sdk
 from sentry_sdk.integrations.celery import CeleryIntegration
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.logging import LoggingIntegration
 
 from dashboard import logs
 
@@ -26,7 +28,11 @@ def start(dsn: str, *, environment: str, traces_sample_rate: float) -> None:
     sentry_sdk.init(
         dsn=dsn,
         environment=environment,
-        integrations=[DjangoIntegration(), CeleryIntegration()],
+        integrations=[
+            DjangoIntegration(),
+            CeleryIntegration(),
+            LoggingIntegration(level=logging.INFO, event_level=logging.ERROR),
+        ],
         traces_sample_rate=traces_sample_rate,
         before_send=_tag_with_context,
     )

@@ -8,7 +8,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SWITCHBOARD_VAR_DIR=/app/var \
-    STATIC_ROOT=/app/static \
+    STATIC_ROOT=/app/collected-static \
     PORT=8000
 
 WORKDIR /app

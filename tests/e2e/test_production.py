@@ -5,6 +5,10 @@ dashboard.launcher serve`` with ``SECRET_KEY``, ``DEBUG=false``, a PostgreSQL da
 prefix of its own. Requests come as the reverse proxy sends them (``X-Forwarded-Proto: https``),
 so the production security settings (HTTPS redirect, secure cookies, CSRF origin checks) are all
 on. Then the launcher is killed with SIGKILL: nothing it started may outlive it.
+
+With ``SWITCHBOARD_SMOKE_IMAGE`` set (an image built from the Dockerfile), the same test runs the
+console from that image instead, on the host's network: ``SWITCHBOARD_SMOKE_ENGINE`` is the
+engine command (default ``podman``) and ``SWITCHBOARD_SMOKE_RUN_ARGS`` extra ``run`` options.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -93,30 +98,71 @@ def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-@pytest.fixture
-def served(production_env, tmp_path):
-    """The image build's steps, then the production command; yields (launcher, base URL, log)."""
-    built = _manage(production_env, "collectstatic", "--no-input")
-    assert built.returncode == 0, built.stderr
-    output = tmp_path / "serve.out"
-    launcher = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.launcher", "serve"],
-        cwd=BASE_DIR,
-        env=production_env,
-        stdout=output.open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    tree: set[int] = set()
-    try:
-        yield launcher, f"http://127.0.0.1:{production_env['PORT']}", output, tree
-    finally:
-        tree |= descendants(launcher.pid)
-        if launcher.poll() is None:
-            launcher.kill()
-            launcher.wait()
-        for pid in tree:
+IMAGE = os.environ.get("SWITCHBOARD_SMOKE_IMAGE", "")
+ENGINE = shlex.split(os.environ.get("SWITCHBOARD_SMOKE_ENGINE", "podman"))
+# What the image is given; the rest of the test's environment (paths of this checkout) is not.
+CONTAINER_ENV = (
+    "SECRET_KEY", "DEBUG", "FIELD_ENCRYPTION_KEY", "ALLOWED_HOSTS", "SITE_URL", "DATABASE_URL",
+    "REDIS_URL", "SWITCHBOARD_REDIS_PREFIX", "PORT", "BIND_ADDRESS", "RELAY_CONCURRENCY",
+    "DEFAULT_CONCURRENCY",
+)  # fmt: skip
+
+
+class Served:
+    """``launcher serve`` running, on this host or as the image's command in a container."""
+
+    def __init__(self, env: dict[str, str], output: Path) -> None:
+        self.base = f"http://127.0.0.1:{env['PORT']}"
+        self.output = output
+        self.container = f"switchboard-smoke-{uuid.uuid4().hex[:8]}" if IMAGE else ""
+        if IMAGE:
+            options = [f"--env={name}={env[name]}" for name in CONTAINER_ENV]
+            extra = shlex.split(os.environ.get("SWITCHBOARD_SMOKE_RUN_ARGS", ""))
+            command = [*ENGINE, "run", "--rm", "--network=host", f"--name={self.container}"]
+            command += [*extra, *options, IMAGE]
+        else:
+            command = [sys.executable, "-m", "dashboard.launcher", "serve"]
+        self.launcher = subprocess.Popen(
+            command, cwd=BASE_DIR, env=env, stdout=output.open("w"), stderr=subprocess.STDOUT
+        )
+        self.tree: set[int] = set()
+
+    def sigkill_leaves_nothing(self) -> None:
+        """SIGKILL the launcher; wait until nothing it started is left."""
+        if self.container:
+            # The launcher is the container's first process: the kernel ends the rest with it.
+            subprocess.run([*ENGINE, "kill", "--signal=KILL", self.container], check=True)
+            self.launcher.wait(60)
+            return
+        self.tree |= descendants(self.launcher.pid)
+        assert len(self.tree) >= 4, "daphne, two workers and beat"
+        self.launcher.send_signal(signal.SIGKILL)
+        self.launcher.wait()
+        wait_for(lambda: not [pid for pid in self.tree if alive(pid)], 20, "every child dies")
+
+    def clean_up(self) -> None:
+        if self.container:
+            subprocess.run([*ENGINE, "rm", "--force", self.container], capture_output=True)
+        self.tree |= descendants(self.launcher.pid)
+        if self.launcher.poll() is None:
+            self.launcher.kill()
+            self.launcher.wait()
+        for pid in self.tree:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def served(production_env, tmp_path):
+    """The image build's step (collectstatic), then the production command."""
+    if not IMAGE:
+        built = _manage(production_env, "collectstatic", "--no-input")
+        assert built.returncode == 0, built.stderr
+    console = Served(production_env, tmp_path / "serve.out")
+    try:
+        yield console
+    finally:
+        console.clean_up()
 
 
 def _json_lines(path: Path) -> list[dict[str, object]]:
@@ -135,7 +181,7 @@ def test_the_production_settings_pass_the_deployment_checklist(production_env):
 def test_the_production_command_serves_login_static_files_websockets_and_readiness(
     served, production_env
 ):
-    launcher, base, output, tree = served
+    base, output = served.base, served.output
     port = int(production_env["PORT"])
 
     # Ready: database, Redis and a worker answer (the command migrated the empty database).
@@ -214,9 +260,5 @@ def test_the_production_command_serves_login_static_files_websockets_and_readine
     )  # fmt: skip
 
     # Killed with SIGKILL, the launcher takes every process it started with it.
-    tree |= descendants(launcher.pid)
-    assert len(tree) >= 4, "daphne, two workers and beat"
-    launcher.send_signal(signal.SIGKILL)
-    launcher.wait()
-    wait_for(lambda: not [pid for pid in tree if alive(pid)], 20, "every child dies")
+    served.sigkill_leaves_nothing()
     assert port_free(port)

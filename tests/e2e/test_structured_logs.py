@@ -44,6 +44,9 @@ def test_every_line_a_relay_writes_carries_its_run_id(start_relay_worker, oscar,
             f"task {RELAY_TASK} ended: SUCCESS",
         }, mine
     assert all("run_id" in line and "task_id" in line for line in relay_lines)
+    # And whatever the relay itself says (it is quiet when all goes well).
+    said = [line for line in lines if line["logger"] == "apps.runs.relay"]
+    assert all(line.get("run_id") in {run.pk for run in runs} for line in said), said
     assert all(line["process"] for line in lines)
 
 

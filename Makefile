@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 REDIS_URL ?= redis://127.0.0.1:6379/0
 export REDIS_URL
 
-.PHONY: run test pytest lint typecheck bench system-redis system-chromium clean
+# `serve` is the production command on an installed console (see README, Deploying).
+.PHONY: run serve test pytest lint typecheck bench system-redis system-chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -15,7 +16,13 @@ $(VENV)/.runtime: requirements.txt | $(PY)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
+# The demo deployment's packages (`langgraph dev`): make run and the suite start it, the console
+# never imports them, and a production install (Dockerfile) leaves them out.
+$(VENV)/.demo: requirements.txt requirements-demo.txt $(VENV)/.runtime
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-demo.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.demo
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
@@ -28,8 +35,11 @@ system-redis:
 system-chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
-run: $(VENV)/.runtime system-redis
+run: $(VENV)/.demo system-redis
 	$(PY) -m dashboard.launcher run
+
+serve: $(VENV)/.runtime
+	$(PY) -m dashboard.launcher serve
 
 test: $(VENV)/.dev system-redis system-chromium lint typecheck pytest
 

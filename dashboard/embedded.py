@@ -6,6 +6,8 @@ Shared by the launcher (``make run``) and the test suite's fixtures, so both sta
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import functools
 import json
 import os
 import shutil
@@ -14,7 +16,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
@@ -23,8 +25,28 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 GRAPHS_DIR = BASE_DIR / "graphs"
 
 
+PR_SET_PDEATHSIG = 1
+
+
 class StartupError(RuntimeError):
     pass
+
+
+def _die_with(parent: int) -> None:
+    """In the child, before exec: the kernel kills it with SIGKILL when its parent dies, however
+    the parent died (a SIGKILL or an OOM kill leaves it no chance to stop its children)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the parent died before the prctl took effect
+        os._exit(1)
+
+
+def tied_to_this_process() -> Callable[[], None]:
+    """A ``preexec_fn`` that ties a child's life to the calling thread's process (Linux; the
+    signal is sent when the thread that started the child ends, so start children from the
+    thread that supervises them)."""
+    return functools.partial(_die_with, os.getpid())
 
 
 def free_port() -> int:
@@ -50,9 +72,12 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def start_redis(url: str, var_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+def start_redis(
+    url: str, var_dir: Path, log: Path, *, tied: bool = False
+) -> subprocess.Popen[bytes]:
     """Start a private redis-server for ``url`` (on a fresh Debian machine it comes from the
-    ``redis-server`` package, which `make` installs with apt-get when it is missing)."""
+    ``redis-server`` package, which `make` installs with apt-get when it is missing). ``tied``:
+    it dies with this process (see ``tied_to_this_process``)."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise StartupError(
@@ -78,8 +103,13 @@ def start_redis(url: str, var_dir: Path, log: Path) -> subprocess.Popen[bytes]:
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=tied_to_this_process() if tied else None,
     )
-    wait_until(lambda: redis_answers(url), 10, f"redis-server on {url}", proc)
+    try:
+        wait_until(lambda: redis_answers(url), 10, f"redis-server on {url}", proc)
+    except StartupError:
+        stop(proc)
+        raise
     return proc
 
 
@@ -125,7 +155,7 @@ def resolved_config(state_dir: Path) -> Path:
 
 
 def start_graph_server(
-    port: int, state_dir: Path, log: Path, *, jobs: int = 10
+    port: int, state_dir: Path, log: Path, *, jobs: int = 10, tied: bool = False
 ) -> tuple[subprocess.Popen[bytes], str]:
     """Start ``langgraph dev`` serving graphs/ on loopback and wait for ``/ok``.
 
@@ -164,6 +194,7 @@ def start_graph_server(
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=tied_to_this_process() if tied else None,
     )
     url = f"http://127.0.0.1:{port}"
     try:

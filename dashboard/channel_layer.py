@@ -60,7 +60,13 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = _BoundedQueue(channel, self.capacity)
-        await self._get_shard(channel).subscribe(channel)
+        # A consumer's own channel hears its groups through the in-process fan-out; its Redis
+        # subscription serves only direct sends, which the console never makes. So a socket
+        # opened while Redis is away is not refused for it (the run page is served from the log).
+        try:
+            await self._get_shard(channel).subscribe(channel)
+        except (redis.RedisError, OSError) as error:
+            log.info("channel %s: not subscribed, Redis unreachable (%s)", channel, error)
 
 
 class BoundedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]

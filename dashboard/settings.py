@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.inbox",
     "apps.workflow",
+    "apps.metrics",
 ]
 
 MIDDLEWARE = [
@@ -273,6 +274,10 @@ CELERY_BEAT_SCHEDULE["runs-prune-event-logs"] = {
     "schedule": float(env_int("RUNS_EVENT_PRUNE_INTERVAL", 3600, minimum=1)),
 }
 # --- end of run event log retention -----------------------------------------------------------
+# --- Operators' metrics (apps.metrics; owner: the live-runs engineer) ---------------------------
+# GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" (or as a superuser); unset: no tokens.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# --- end of operators' metrics -----------------------------------------------------------------
 
 # Live runs (apps.runs). A relay holds a lease on its run for RUNS_LEASE_SECONDS and renews it
 # every RUNS_HEARTBEAT_SECONDS (and with every event it stores); the beat reaper re-enqueues runs

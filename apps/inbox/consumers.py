@@ -12,6 +12,10 @@ not logged out or expired, password unchanged, user active) and the user must st
 team whose group the socket joined. Otherwise the socket closes with 4403 (the ws extension
 reconnects, and the handshake decides afresh). Logging out (the ``session.ended`` message of
 ``apps.runs.events``) closes it at once.
+
+Without the channel layer (Redis away) the socket still opens and shows the count, which is in
+the database; it joins its groups again on the re-check timer, and sends the count once more when
+it does, since it heard nothing meanwhile.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from apps.accounts.permissions import teams_for
 from apps.inbox.events import InboxChangedPayload, team_group
 from apps.inbox.selectors import inbox_count
 from apps.runs.events import user_group
-from apps.runs.socket_access import RECHECK_SECONDS, session_is_valid
+from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
 
 log = logging.getLogger(__name__)
 
@@ -63,23 +67,31 @@ _badge = database_sync_to_async(_render_badge)
 
 
 class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
-    groups_joined: list[str]
+    group_names: list[str]
 
     async def connect(self) -> None:
         user = self.scope.get("user")
-        self.groups_joined = []
+        self.group_names = []
         if user is None or not user.is_authenticated:
             await self.close()
             return
         self.user = user
         self.session_key = getattr(self.scope.get("session"), "session_key", None)
         self.team_ids = await _team_ids(user)
-        self.groups_joined = [team_group(t) for t in sorted(self.team_ids)] + [user_group(user.pk)]
-        for group in self.groups_joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        self.group_names = [team_group(t) for t in sorted(self.team_ids)] + [user_group(user.pk)]
+        self.joined = await self.join_groups()
         await self.accept()
         await self.send_badge()
         self.watcher = asyncio.create_task(self.watch())
+
+    async def join_groups(self) -> bool:
+        try:
+            for group in self.group_names:
+                await self.channel_layer.group_add(group, self.channel_name)
+        except LAYER_ERRORS as error:
+            log.info("inbox socket of user %s: channel layer unreachable (%s)", self.user.pk, error)
+            return False
+        return True
 
     async def disconnect(self, code: int) -> None:
         watcher = getattr(self, "watcher", None)
@@ -87,8 +99,9 @@ class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        for group in self.group_names:
+            with contextlib.suppress(*LAYER_ERRORS):  # Redis away: its subscriptions went with it
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # The ws extension sends form values when a form inside it is submitted; nothing here.
@@ -122,3 +135,6 @@ class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if not allowed:
                 await self.close(code=CLOSE_NO_ACCESS)
                 return
+            if not self.joined and await self.join_groups():
+                self.joined = True
+                await self.send_badge()

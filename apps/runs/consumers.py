@@ -45,7 +45,6 @@ from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections
-from redis.exceptions import RedisError
 
 from apps.accounts.permissions import can
 from apps.runs import selectors
@@ -57,7 +56,7 @@ from apps.runs.events import (
     user_group,
 )
 from apps.runs.models import Run
-from apps.runs.socket_access import RECHECK_SECONDS, session_is_valid
+from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -66,8 +65,6 @@ R = TypeVar("R")
 CLOSE_NO_ACCESS = 4403
 CLOSE_UNAVAILABLE = 1011
 PAGE = 200
-# What the channel layer raises while Redis is away (refused, reset or timed out).
-LAYER_ERRORS = (RedisError, OSError)
 
 
 def _find_run_sync(user: Any, run_id: int) -> Run | None:

@@ -1,4 +1,5 @@
-"""Whether an open websocket's session still logs its user in, as an HTTP request would.
+"""What the console's websockets share: whether a socket's session still logs its user in, as an
+HTTP request would, and what the channel layer raises while Redis is away.
 
 A websocket is authenticated once, at the handshake, while Django checks the session on every
 HTTP request. The console's consumers call ``session_is_valid`` on a short interval and on each
@@ -14,9 +15,13 @@ from importlib import import_module
 from django.conf import settings
 from django.contrib import auth
 from django.http import HttpRequest
+from redis.exceptions import RedisError
 
 # How old the last check of a socket's session and team access may grow.
 RECHECK_SECONDS = 1.0
+# What joining or leaving a group raises while Redis is away (refused, reset or timed out): a
+# consumer then serves what the database has and joins again later.
+LAYER_ERRORS = (RedisError, OSError)
 
 
 def session_is_valid(session_key: str | None, user_id: int) -> bool:

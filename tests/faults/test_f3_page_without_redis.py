@@ -1,9 +1,10 @@
-"""F3, the run page's side: a page needs the database, not Redis, to show a run.
+"""F3, the pages' side: a page needs the database, not Redis, to show a run or the inbox count.
 
 Daphne runs on a private Redis that the test stops. What a page needs is in the run's event log,
 so a page opened (or reconnecting) during the outage is served from the log, reads it every
 ``RUNS_WS_SYNC_SECONDS`` (not every other tick) while the channel layer is away, and goes live
-again when Redis returns.
+again when Redis returns. The inbox badge's socket, on every page, likewise opens with the count
+and goes live again.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
+from websockets.sync.client import connect
 
 from apps.deployments.models import Deployment
+from apps.inbox.events import team_group
+from apps.inbox.models import Interrupt, Kind
 from apps.runs.events import event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.channel_layer import BoundedPubSubChannelLayer
@@ -41,12 +46,16 @@ def store(run: Run, data: Any) -> int:
     return int(seq)
 
 
-def publish(redis_url: str, run: Run, seq: int, data: Any) -> None:
-    """Broadcast an event to the run's group on the private Redis, as a relay does."""
+def publish(redis_url: str, group: str, message: dict[str, Any]) -> None:
+    """Send to a group on the private Redis, as a relay or the inbox sync does."""
     layer = BoundedPubSubChannelLayer(
         hosts=[{"address": redis_url}], prefix=f"{settings.REDIS_PREFIX}:ws:"
     )
-    layer.send_to_groups([(run_group(run.pk), event_payload(run.pk, seq, "custom", data))])
+    layer.send_to_groups([(group, message)])
+
+
+def badge(count: object) -> str:
+    return f'<span id="inbox-count" class="count" hx-swap-oob="true">{count}</span>'
 
 
 @pytest.fixture
@@ -77,7 +86,8 @@ def test_a_page_opened_during_a_redis_outage_shows_the_run_from_the_log_and_goes
     private_redis.restart()
     page.read_until(lambda frame: frame["type"] == "live", timeout=30)
     # Seq 7 is broadcast before it is stored: only the channel layer can bring it to the page.
-    publish(private_redis.url, run, 7, {"n": 7})
+    payload = event_payload(run.pk, 7, "custom", {"n": 7})
+    publish(private_redis.url, run_group(run.pk), dict(payload))
     page.read_until(lambda frame: frame.get("seq") == 7, timeout=30)
     store(run, {"n": 7})
     page.close()
@@ -126,3 +136,32 @@ def test_without_redis_the_log_is_read_every_sync_interval(
         f"the log was read every {statistics.median(gaps):.2f} s (median) instead of every "
         f"{SYNC_MS / 1000:.1f} s: polls at {[round(at - polls[0], 2) for at in polls]}"
     )
+
+
+def test_an_inbox_badge_opened_during_a_redis_outage_shows_the_count_and_goes_live_after(
+    daphne_on_private_redis: str,
+    private_redis: PrivateRedis,
+    deployment_a: Deployment,
+    bob: Any,
+    ws_login: Callable[..., dict[str, str]],
+):
+    private_redis.kill()
+    url = daphne_on_private_redis.replace("http://", "ws://") + "/ws/inbox/"
+    with connect(url, additional_headers=ws_login(bob), open_timeout=30) as socket:
+        assert str(socket.recv(timeout=30)).strip() == badge("")
+
+        private_redis.restart()
+        # Joined again: the socket sends the count once more, having heard nothing meanwhile.
+        assert str(socket.recv(timeout=30)).strip() == badge("")
+        Interrupt.objects.create(
+            team_id=deployment_a.team_id,
+            deployment=deployment_a,
+            thread_id="00000000-0000-4000-8000-000000000001",
+            checkpoint_id="cp",
+            interrupt_id="i",
+            kind=Kind.GENERIC,
+            asked_at=timezone.now(),
+        )
+        changed = {"type": "inbox.changed", "team_id": deployment_a.team_id}
+        publish(private_redis.url, team_group(deployment_a.team_id), changed)
+        assert str(socket.recv(timeout=30)).strip() == badge(1)

@@ -9,17 +9,21 @@ worker (another process) stored and broadcast.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from apps.deployments.models import Deployment
 from apps.runs.models import Run
+from apps.runs.retention import prune_event_logs
 from tests.fixtures.inbox import REFUND, Paused
+from tests.fixtures.runs import create_run
 from tests.fixtures.workers import PageReader, Process, start_chatty
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -113,3 +117,27 @@ def test_no_token_is_accepted_when_none_is_set(settings, superuser: User):
     assert _get(token="") == 403
     assert _get(token="anything") == 403
     assert _get(superuser) == 200
+
+
+def test_events_stored_stay_counted_after_retention_prunes_their_logs(
+    settings, deployment_a: Deployment, superuser: User
+):
+    settings.METRICS_TOKEN = TOKEN
+    ended = timezone.now() - timedelta(days=90)
+    events: list[tuple[str, Any]] = [("custom", {"n": n}) for n in range(7)]
+    create_run(deployment_a, events, status="succeeded", finished_at=ended)
+    client = Client()
+    client.force_login(superuser)
+
+    def stored() -> float | None:
+        text = client.get("/metrics").content.decode()
+        samples = {
+            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        return value(samples, "switchboard_run_events_stored_total")
+
+    assert stored() == 7
+    assert prune_event_logs(timedelta(days=30)) == 7
+    assert stored() == 7

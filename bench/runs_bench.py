@@ -3,8 +3,9 @@
     python -m bench.runs_bench [--quick] [--sizes 100,200] [--upstream langgraph|replay|both]
                                [--only B4]
 
-Starts everything it measures (a graph server serving graphs/, Daphne, relay workers, beat) on a
-database and Redis prefix of its own, and writes bench/results/runs.json plus a table:
+Starts everything it measures (a graph server serving graphs/, the replay upstream, Daphne, relay
+workers, beat) on a database and Redis prefix of its own, and writes bench/results/runs.json
+(runs-b4.json with ``--only B4``) plus a table:
 
 - B1 event latency deployment → page (relay → log → channel layer → Daphne → websocket) at 100
   events/s, against (a) the raw redis-py PUBLISH → SUBSCRIBE hop and (b) the official

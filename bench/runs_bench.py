@@ -1,9 +1,11 @@
 """Live runs, measured against their floor and their peer in one run on this machine.
 
-    python -m bench.runs_bench [--quick]
+    python -m bench.runs_bench [--quick] [--sizes 100,200] [--upstream langgraph|replay|both]
+                               [--only B4]
 
-Starts everything it measures (a graph server serving graphs/, Daphne, relay workers, beat) on a
-database and Redis prefix of its own, and writes bench/results/runs.json plus a table:
+Starts everything it measures (a graph server serving graphs/, the replay upstream, Daphne, relay
+workers, beat) on a database and Redis prefix of its own, and writes bench/results/runs.json
+(runs-b4.json with ``--only B4``) plus a table:
 
 - B1 event latency deployment → page (relay → log → channel layer → Daphne → websocket) at 100
   events/s, against (a) the raw redis-py PUBLISH → SUBSCRIBE hop and (b) the official
@@ -15,6 +17,9 @@ database and Redis prefix of its own, and writes bench/results/runs.json plus a 
   first events were already late is not excused; memory per relay from the relay workers' RSS,
   and each component's share of the two cores. The pages are read by one asyncio thread that acks
   as runs.js does, so the bench's own "browsers" take as little of the machine as they can.
+  Upstreams (``--upstream``): ``langgraph`` (the real ``langgraph dev`` running ``chatty``),
+  ``replay`` (``bench/replay/server.py`` replaying a recorded ``chatty`` stream on the same
+  schedule, cheap on CPU, so the figure measures the console rather than the producer) or both.
 - B5 seconds from SIGKILL of the relay worker to events flowing to the page again (default
   lease, heartbeat and reaper settings, a second worker already running, beat running; the
   reaper runs on the relay queue, so the surviving relay worker re-dispatches the run).
@@ -69,7 +74,7 @@ def rss_kb(pid: int) -> int:
 class Stack:
     """The processes under test, on a database and a Redis prefix of their own."""
 
-    def __init__(self, jobs: int) -> None:
+    def __init__(self, jobs: int, graph: bool = True, replay: bool = False) -> None:
         self.tag = f"bench{os.getpid()}"
         self.tmp = Path(f"/tmp/{self.tag}")
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -99,7 +104,8 @@ class Stack:
 
         django.setup()
         self.procs: list[Any] = []
-        self.graph_url = self._graph_server(jobs)
+        self.graph_url = self._graph_server(jobs) if graph else ""
+        self.replay_url = self._replay() if replay else ""
         self.daphne_url = self._daphne()
         self.workers = [self.relay_worker(), self.relay_worker()]
         # Beat sends the lease reaper to the relay queue: with the relay workers, that is all a
@@ -181,6 +187,23 @@ class Stack:
             time.sleep(0.2)
         return url
 
+    def _replay(self) -> str:
+        from dashboard.embedded import free_port, port_answers
+
+        port = free_port()
+        proc = self._spawn(
+            "replay",
+            [sys.executable, "-m", "bench.replay.server", "--port", str(port)],
+            dict(os.environ),
+            self.tmp,
+        )
+        self.procs.append(proc)
+        while not port_answers("127.0.0.1", port):
+            if not proc.alive:
+                raise RuntimeError(proc.log()[-2000:])
+            time.sleep(0.1)
+        return f"http://127.0.0.1:{port}"
+
     def _daphne(self) -> str:
         from dashboard.embedded import free_port, port_answers
 
@@ -244,7 +267,8 @@ class Stack:
         )
 
 
-def setup_people(stack: Stack) -> tuple[Any, Any, dict[str, str]]:
+def setup_people(stack: Stack) -> tuple[Any, dict[str, Any], dict[str, str]]:
+    """The bench's operator, a deployment per upstream started (by name), the page headers."""
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -254,14 +278,18 @@ def setup_people(stack: Stack) -> tuple[Any, Any, dict[str, str]]:
     team = Team.objects.create(name="Bench", slug="bench")
     user = User.objects.create_user("bench", "b@example.org", "password")
     Membership.objects.create(user=user, team=team, role=Role.OPERATOR)
-    deployment = Deployment.objects.create(team=team, name="bench", url=stack.graph_url)
+    deployments = {
+        name: Deployment.objects.create(team=team, name=f"bench {name}", url=url)
+        for name, url in (("langgraph", stack.graph_url), ("replay", stack.replay_url))
+        if url
+    }
     client = Client()
     client.force_login(user)
     headers = {
         "Cookie": f"sessionid={client.cookies['sessionid'].value}",
         "Origin": "http://127.0.0.1",
     }
-    return user, deployment, headers
+    return user, deployments, headers
 
 
 def start(user: Any, deployment: Any, chunks: int, rate: float) -> Any:
@@ -363,6 +391,7 @@ class CpuShares:
     def __init__(self, stack: Stack) -> None:
         self.groups: dict[str, list[int]] = {
             "graph server": [p.pid for p in stack.procs if p.name == "graph"],
+            "replay upstream": [p.pid for p in stack.procs if p.name == "replay"],
             "relay workers": [w.pid for w in stack.workers],
             "daphne": [p.pid for p in stack.procs if p.name == "daphne"],
         }
@@ -496,6 +525,7 @@ def b4(
             lags += [late - fastest for late in behind]
     complete = sum(1 for arrivals in result.values() if len(arrivals) == chunks)
     return {
+        "upstream": "replay" if deployment.url == stack.replay_url else "langgraph",
         "runs": count,
         "complete_runs": complete,
         "lag": ms(lags),
@@ -620,39 +650,83 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", help="B4 run counts, comma-separated (e.g. 100,200)")
+    parser.add_argument(
+        "--upstream",
+        choices=["langgraph", "replay", "both"],
+        default="both",
+        help="what B4's runs stream from (B1, B5 and B6 always use langgraph dev)",
+    )
+    parser.add_argument("--only", choices=["B4"], help="run only this benchmark")
     args = parser.parse_args()
     quick = args.quick
     sizes = [5, 10] if quick else [10, 25, 50, 100, 200]
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
-    stack = Stack(jobs=max(sizes) + 10)  # drops its database itself if it fails to start
-    results: dict[str, Any] = {"quick": quick, "machine_cpus": os.cpu_count()}
+    upstreams = ["langgraph", "replay"] if args.upstream == "both" else [args.upstream]
+    graph = args.only is None or "langgraph" in upstreams
+    # The graph server runs a job per concurrent run only when B4 streams from it.
+    jobs = max(sizes) + 10 if "langgraph" in upstreams else 20
+    stack = Stack(jobs=jobs, graph=graph, replay="replay" in upstreams)
+    results: dict[str, Any] = {"quick": quick, "machine_cpus": os.cpu_count(), "only": args.only}
     try:
-        user, deployment, headers = setup_people(stack)
-        hop = redis_hop(500 if quick else 2000)
-        results["hop"] = ms(hop)
-        results["B1"] = b1(stack, user, deployment, headers, 300 if quick else 1000)
-        print(json.dumps(results), flush=True)
-        results["B6"] = b6(stack, headers, deployment, 5 if quick else 15)
+        user, deployments, headers = setup_people(stack)
+        if args.only is None:
+            deployment = deployments["langgraph"]
+            hop = redis_hop(500 if quick else 2000)
+            results["hop"] = ms(hop)
+            results["B1"] = b1(stack, user, deployment, headers, 300 if quick else 1000)
+            print(json.dumps(results), flush=True)
+            results["B6"] = b6(stack, headers, deployment, 5 if quick else 15)
         results["B4"] = []
-        for n in sizes:  # rising until the goal is missed: larger counts only miss it further
-            results["B4"].append(b4(stack, user, deployment, headers, n, 60 if quick else 200, 20))
-            if results["B4"][-1]["lag"]["p99_ms"] > 50 and not args.sizes:
-                break
-        print(json.dumps(results), flush=True)
-        results["B5"] = b5(stack, user, deployment, headers)
+        for upstream in upstreams:
+            for n in sizes:  # rising until the goal is missed: larger counts only miss it further
+                chunks = 60 if quick else 200
+                found = b4(stack, user, deployments[upstream], headers, n, chunks, 20)
+                results["B4"].append(found)
+                print(json.dumps(found), flush=True)
+                if found["lag"]["p99_ms"] > 50 and not args.sizes:
+                    break
+        if args.only is None:
+            results["B5"] = b5(stack, user, deployments["langgraph"], headers)
     finally:
         stack.close()
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "runs.json").write_text(json.dumps(results, indent=2))
+    name = "runs.json" if args.only is None else f"runs-{args.only.lower()}.json"
+    (RESULTS / name).write_text(json.dumps(results, indent=2))
     _table(results)
     return 0
 
 
 def _table(r: dict[str, Any]) -> None:
+    rows: list[tuple[str, str, str]] = []
+    if r.get("B1"):
+        rows += _b1_b6_rows(r)
+    for b4r in r["B4"]:
+        rows.append(
+            (
+                f"B4 {b4r['runs']} concurrent relays ({b4r.get('upstream', 'langgraph')})",
+                f"lag p99 {b4r['lag']['p99_ms']} ms, {b4r['complete_runs']} complete, "
+                f"{b4r['memory_per_relay_kb']} kB/relay",
+                "p99 ≤ 50 ms: " + ("yes" if b4r["lag"]["p99_ms"] <= 50 else "no"),
+            )
+        )
+    if r.get("B5"):
+        rows.append(
+            (
+                "B5 SIGKILL relay → live again",
+                f"{r['B5']['seconds_to_live_again']} s",
+                "goal ≤ 20 s",
+            )
+        )
+    width = max(len(row[0]) for row in rows)
+    for name, value, verdict in rows:
+        print(f"{name:<{width}}  {value:<48}  {verdict}")
+
+
+def _b1_b6_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
     hop, b1r, b6r = r["hop"], r["B1"], r["B6"]
     extra = b1r["page_minus_direct"]
-    rows = [
+    return [
         ("hop: redis-py PUBLISH→SUBSCRIBE", f"p50 {hop['p50_ms']} ms  p99 {hop['p99_ms']} ms", ""),
         (
             "B1 page - direct langgraph_sdk",
@@ -668,21 +742,6 @@ def _table(r: dict[str, Any]) -> None:
             f"+{b6r['ours']['p50_ms'] - b6r['langgraph_sdk']['p50_ms']:.1f} ms (goal ≤ +30)",
         ),
     ]
-    for b4r in r["B4"]:
-        rows.append(
-            (
-                f"B4 {b4r['runs']} concurrent relays",
-                f"lag p99 {b4r['lag']['p99_ms']} ms, {b4r['complete_runs']} complete, "
-                f"{b4r['memory_per_relay_kb']} kB/relay",
-                "p99 ≤ 50 ms: " + ("yes" if b4r["lag"]["p99_ms"] <= 50 else "no"),
-            )
-        )
-    rows.append(
-        ("B5 SIGKILL relay → live again", f"{r['B5']['seconds_to_live_again']} s", "goal ≤ 20 s")
-    )
-    width = max(len(row[0]) for row in rows)
-    for name, value, verdict in rows:
-        print(f"{name:<{width}}  {value:<48}  {verdict}")
 
 
 if __name__ == "__main__":

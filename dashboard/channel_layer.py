@@ -60,7 +60,13 @@ class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = _BoundedQueue(channel, self.capacity)
-        await self._get_shard(channel).subscribe(channel)
+        # A consumer's own channel hears its groups through the in-process fan-out; its Redis
+        # subscription serves only direct sends, which the console never makes. So a socket
+        # opened while Redis is away is not refused for it (the run page is served from the log).
+        try:
+            await self._get_shard(channel).subscribe(channel)
+        except (redis.RedisError, OSError) as error:
+            log.info("channel %s: not subscribed, Redis unreachable (%s)", channel, error)
 
 
 class BoundedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
@@ -83,12 +89,19 @@ class BoundedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
             _wrap_close(self, loop)
         return layer
 
-    def send_to_groups(self, messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    def send_to_groups(
+        self,
+        messages: Sequence[tuple[str, Mapping[str, Any]]],
+        counters: Mapping[str, int] | None = None,
+    ) -> None:
         """``group_send`` of each ``(group, message)``, in order, from a thread without an event
         loop: PUBLISHes on the shards the asynchronous layer would use, under the same channel
-        names, pipelined (one round trip per shard)."""
+        names, pipelined (one round trip per shard). ``counters`` (Redis key: increment) are
+        added in the same round trip, on the first host (``REDIS_URL``)."""
         clients = self._blocking_clients()
         pipelines: dict[int, Any] = {}
+        for key, increment in (counters or {}).items():
+            pipelines.setdefault(0, clients[0].pipeline(transaction=False)).incrby(key, increment)
         for group, message in messages:
             channel = f"{self._kwargs.get('prefix', 'asgi')}__group__{group}"
             shard = _consistent_hash(channel, len(clients))
@@ -114,11 +127,14 @@ def _blocking_client(host: dict[str, Any]) -> redis.Redis:
 
 
 def send_to_groups(
-    layer: BaseChannelLayer, messages: Sequence[tuple[str, Mapping[str, Any]]]
+    layer: BaseChannelLayer,
+    messages: Sequence[tuple[str, Mapping[str, Any]]],
+    counters: Mapping[str, int] | None = None,
 ) -> None:
-    """Send to groups from synchronous code, the cheapest way the layer offers."""
+    """Send to groups from synchronous code, the cheapest way the layer offers (and, on the Redis
+    layer, add ``counters`` in the same round trip; other layers do not count)."""
     if isinstance(layer, BoundedPubSubChannelLayer):
-        layer.send_to_groups(messages)
+        layer.send_to_groups(messages, counters)
         return
     for group, message in messages:
         async_to_sync(layer.group_send)(group, message)

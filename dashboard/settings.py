@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "apps.runs",
     "apps.inbox",
     "apps.workflow",
+    "apps.metrics",
 ]
 
 MIDDLEWARE = [
@@ -274,6 +275,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(env_int("WORKFLOW_TIMEOUTS_INTERVAL", 30, minimum=1)),
     },
 }
+
+# --- Run event log retention (apps.runs.retention; owner: the live-runs engineer) -------------
+# The event logs of runs that ended more than RUNS_EVENT_RETENTION_DAYS ago (0: never) are pruned
+# every RUNS_EVENT_PRUNE_INTERVAL seconds; the runs themselves (their summaries) are kept.
+RUNS_EVENT_RETENTION_DAYS = env_int("RUNS_EVENT_RETENTION_DAYS", 30, minimum=0)
+# The task lives outside tasks.py, which autodiscovery would find by itself.
+CELERY_IMPORTS = ["apps.runs.retention"]
+CELERY_BEAT_SCHEDULE["runs-prune-event-logs"] = {
+    "task": "runs.prune_event_logs",
+    "schedule": float(env_int("RUNS_EVENT_PRUNE_INTERVAL", 3600, minimum=1)),
+}
+# --- end of run event log retention -----------------------------------------------------------
+# --- Operators' metrics (apps.metrics; owner: the live-runs engineer) ---------------------------
+# GET /metrics with "Authorization: Bearer <METRICS_TOKEN>" (or as a superuser); unset: no tokens.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# --- end of operators' metrics -----------------------------------------------------------------
 
 # Live runs (apps.runs). A relay holds a lease on its run for RUNS_LEASE_SECONDS and renews it
 # every RUNS_HEARTBEAT_SECONDS (and with every event it stores); the beat reaper re-enqueues runs

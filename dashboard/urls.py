@@ -15,5 +15,6 @@ urlpatterns = [
     path("inbox/", include("apps.inbox.urls")),
     path("workflow/", include("apps.workflow.urls")),
     path("", include("apps.health.urls")),
+    path("", include("apps.metrics.urls")),
     path("", home, name="home"),
 ]

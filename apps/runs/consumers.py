@@ -3,7 +3,8 @@
 Protocol (JSON frames). The page connects to ``/ws/runs/<run id>/?after=<last seq it has>``.
 
 Server → page:
-    {"type": "hello", "run_id", "status", "last_seq", "after"}   once, after the handshake
+    {"type": "hello", "run_id", "status", "last_seq", "after", "live"}   once, after the handshake
+    {"type": "live", "live": true}                              live again after a layer outage
     {"type": "event", "seq", "event", "ops"}                    every event, in seq order, once
     {"type": "error", "message"}                                a bad frame or parameter
 Page → server:
@@ -17,10 +18,16 @@ unacknowledged: beyond that the consumer stops forwarding (Daphne has no backpre
 sending more would only grow its buffers) and resumes from the log as the page acks, so a slow
 page re-syncs instead of growing memory.
 
-Access: authenticated in ``connect``; the session (unexpired, still this user's) and the team
-permission are re-checked whenever the last check is ``RECHECK_SECONDS`` old, when an event
+Without the channel layer (Redis away) the page is served from the log, which is in the database:
+the handshake does not need Redis, the hello says ``"live": false``, the log is read every tick
+(``RUNS_WS_SYNC_SECONDS``), and each tick tries to join the groups again; once it does, the page
+gets ``{"type": "live", "live": true}`` and live events again.
+
+Access: authenticated in ``connect``; the session (as a request would check it: unexpired, still
+this user's, the password unchanged, the user active; see ``apps.runs.socket_access``) and the
+team permission are re-checked whenever the last check is ``RECHECK_SECONDS`` old, when an event
 arrives and on every tick. The check runs beside the stream rather than in front of it, so an
-event never waits for the database; logout (a ``session.ended`` group message), an expired
+event never waits for the database; logout (a ``session.ended`` group message), an invalid
 session or a lost membership closes the socket with code 4403.
 """
 
@@ -49,6 +56,7 @@ from apps.runs.events import (
     user_group,
 )
 from apps.runs.models import Run
+from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -56,7 +64,6 @@ R = TypeVar("R")
 
 CLOSE_NO_ACCESS = 4403
 CLOSE_UNAVAILABLE = 1011
-RECHECK_SECONDS = 1.0
 PAGE = 200
 
 
@@ -64,22 +71,8 @@ def _find_run_sync(user: Any, run_id: int) -> Run | None:
     return selectors.runs_for(user).filter(pk=run_id).first()
 
 
-def _session_is_live(user: Any, session_key: str) -> bool:
-    """The session still logs this user in: it exists, has not expired, and names the user."""
-    from importlib import import_module
-
-    from django.contrib.auth import SESSION_KEY
-
-    # ``exists()`` is not enough: an expired session row stays until clearsessions runs.
-    # ``load()`` reads it as a request would, and an expired or deleted session loads empty.
-    data = import_module(settings.SESSION_ENGINE).SessionStore(session_key).load()
-    return bool(data.get(SESSION_KEY) == str(user.pk))
-
-
 def _still_allowed_sync(user: Any, run: Run, session_key: str | None) -> bool:
-    if session_key is not None and not _session_is_live(user, session_key):
-        return False
-    return can(user, "view", run)
+    return session_is_valid(session_key, user.pk) and can(user, "view", run)
 
 
 def _log_after_sync(run_id: int, after: int, limit: int) -> list[RunEventPayload]:
@@ -158,10 +151,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             after, note = 0, f"after={after} is beyond this run's log; replaying the whole run."
         self.sent = self.acked = after
         self.lagging = False
+        self.heard_live = False
         # Join the group before reading the log: an event stored after the read is then
         # delivered live, and one stored before is in the read; duplicates are dropped by seq.
-        await self.channel_layer.group_add(run_group(run.pk), self.channel_name)
-        await self.channel_layer.group_add(user_group(user.pk), self.channel_name)
+        self.joined = await self.join_groups()
         await self.accept()
         await self.send_json(
             {
@@ -170,12 +163,24 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 "status": run.status,
                 "last_seq": last,
                 "after": after,
+                "live": self.joined,
             }
         )
         if note:
             await self.send_json({"type": "error", "message": note})
         await self.catch_up()
         self.ticker = asyncio.create_task(self.tick())
+
+    async def join_groups(self) -> bool:
+        """Join the run's and the user's groups; False while the channel layer is unreachable
+        (the log alone serves the page meanwhile, and ``tick`` tries again)."""
+        try:
+            for group in (run_group(self.run.pk), user_group(self.user.pk)):
+                await self.channel_layer.group_add(group, self.channel_name)
+        except LAYER_ERRORS as error:
+            log.info("run %s: channel layer unreachable (%s); serving the log", self.run.pk, error)
+            return False
+        return True
 
     async def disconnect(self, code: int) -> None:
         for task in (getattr(self, "ticker", None), getattr(self, "checking", None)):
@@ -184,8 +189,10 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         if hasattr(self, "run"):
-            await self.channel_layer.group_discard(run_group(self.run.pk), self.channel_name)
-            await self.channel_layer.group_discard(user_group(self.user.pk), self.channel_name)
+            for group in (run_group(self.run.pk), user_group(self.user.pk)):
+                # Redis away: its subscriptions went with it.
+                with contextlib.suppress(*LAYER_ERRORS):
+                    await self.channel_layer.group_discard(group, self.channel_name)
 
     # -- from the page -----------------------------------------------------------------------
 
@@ -232,6 +239,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """Forward live events (in seq order) that continue what the page has."""
         if self.revoked:
             return
+        self.heard_live = True
         self.recheck_if_due()
         async with self.lock:
             for payload in payloads:
@@ -304,13 +312,15 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.close(code=code)
 
     async def tick(self) -> None:
-        """Notice lost access on a quiet stream, and catch what the layer dropped at the end of a
-        burst: when no live event has come since the last tick yet the log has more."""
-        seen = self.sent
+        """Notice lost access on a quiet stream, join the groups again after a layer outage, and
+        read the log when no live event came since the last tick yet the log has more (the layer
+        dropped the end of a burst, or is away: then every tick reads it)."""
         while not self.revoked:
             await asyncio.sleep(settings.RUNS_WS_SYNC_SECONDS)
             self.recheck_if_due()
-            stalled = self.sent == seen
-            seen = self.sent
-            if stalled and not self.lagging and await _last_seq(self.run.pk) > self.sent:
+            if not self.joined and await self.join_groups():
+                self.joined = True
+                await self.send_json({"type": "live", "live": True})
+            heard, self.heard_live = self.heard_live, False
+            if not heard and not self.lagging and await _last_seq(self.run.pk) > self.sent:
                 await self.catch_up()

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any, Literal, TypeAlias, TypedDict
 
 from channels.layers import get_channel_layer
+from django.conf import settings
 
 from dashboard.channel_layer import send_to_groups
 
@@ -71,6 +72,11 @@ class SessionEndedPayload(TypedDict):
     """Group message to a user's sockets: they logged out, so every socket of theirs closes."""
 
     type: Literal["session.ended"]
+
+
+def broadcast_counter_key() -> str:
+    """The Redis counter of events broadcast to run pages (read by ``apps.metrics``)."""
+    return f"{settings.REDIS_PREFIX}:metrics:run_events_broadcast"
 
 
 def run_group(run_id: int) -> str:
@@ -233,7 +239,8 @@ class RunEvents:
                         (group, {"type": "run.events", "run_id": run_id, "events": chunk})
                     )
         if messages:
-            send_to_groups(layer, messages)
+            count = sum(len(payloads) for payloads in runs)
+            send_to_groups(layer, messages, {broadcast_counter_key(): count})
 
     @classmethod
     def end_sessions(cls, user_id: int) -> None:

@@ -31,8 +31,8 @@ from django.utils import timezone
 
 from apps.deployments.models import Deployment
 from apps.runs.models import Run, RunEvent, Status
-from dashboard.embedded import free_port, redis_answers, start_redis, stop
 from tests.faults.pages import ResyncingPage
+from tests.faults.private_redis import PrivateRedis, wait_for
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import Process, spawn_process
 
@@ -47,30 +47,6 @@ RATE = 12  # chunks per second of the chatty run
 # The run goes on this long after Redis is back, so it is still producing through the whole
 # outage however long the outage is, and "stored meanwhile" is bounded by what it produced.
 TAIL = 10
-
-
-class PrivateRedis:
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.url = f"redis://127.0.0.1:{free_port()}/0"
-        self.proc = self._start()
-
-    def _start(self) -> Any:
-        return start_redis(self.url, self.directory, self.directory / "redis.log")
-
-    def kill(self) -> None:
-        stop(self.proc, timeout=2)
-        assert not redis_answers(self.url)
-
-    def restart(self) -> None:
-        self.proc = self._start()
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
-    redis = PrivateRedis(tmp_path)
-    yield redis
-    stop(redis.proc)
 
 
 class Supervisor:
@@ -172,15 +148,6 @@ def _dispatch(run: Run, broker_url: str) -> None:
         relay_run.apply_async((run.pk,), connection=connection)  # type: ignore[call-arg]
 
 
-def _wait(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 @pytest.mark.parametrize("outage", [8, 20], ids=["8s", "long"])
 def test_a_redis_outage_leaves_no_run_streaming_and_no_gap_on_the_page(
     outage: int,
@@ -200,7 +167,7 @@ def test_a_redis_outage_leaves_no_run_streaming_and_no_gap_on_the_page(
     url, supervisor = stack
     page = ResyncingPage(url, run.pk, ws_login(oscar)).start()
     _dispatch(run, private_redis.url)
-    assert _wait(lambda: Run.objects.get(pk=run.pk).last_seq >= 15, 60), "the run never streamed"
+    assert wait_for(lambda: Run.objects.get(pk=run.pk).last_seq >= 15, 60), "the run never streamed"
 
     killed_at = timezone.now()
     private_redis.kill()
@@ -250,12 +217,12 @@ def test_a_relay_worker_survives_a_redis_outage(
         input={"chunks": 60, "rate": RATE},
     )
     _dispatch(run, private_redis.url)
-    assert _wait(lambda: Run.objects.get(pk=run.pk).last_seq >= 5, 60), "the run never streamed"
+    assert wait_for(lambda: Run.objects.get(pk=run.pk).last_seq >= 5, 60), "the run never streamed"
 
     private_redis.kill()
     time.sleep(3)
     private_redis.restart()
-    assert _wait(lambda: not Run.objects.get(pk=run.pk).is_active, LEASE + REAPER + SETTLE)
+    assert wait_for(lambda: not Run.objects.get(pk=run.pk).is_active, LEASE + REAPER + SETTLE)
 
     assert supervisor.restarts == {"relay worker": 0, "default worker": 0, "beat": 0}, (
         f"processes exited on a 3 s Redis outage and had to be restarted: {supervisor.restarts} "

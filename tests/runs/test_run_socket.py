@@ -169,6 +169,7 @@ async def test_it_closes_on_logout(run, alice):
     headers = {
         "Cookie": f"sessionid={client.cookies['sessionid'].value}",
         "Origin": "http://127.0.0.1",
+        "Host": "127.0.0.1",
     }
     socket = await connect(headers, run, "?after=5")
     await sync_to_async(client.logout)()

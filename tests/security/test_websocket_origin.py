@@ -1,0 +1,58 @@
+"""The websocket handshake accepts exactly the console's own origin (scheme, host and port) and
+those in ``CSRF_TRUSTED_ORIGINS``, in production mode, through a real Daphne (issue 14, row 9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.conf import settings
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TRUSTED = "https://console.example"
+
+
+@pytest.fixture
+def production_daphne(start_daphne: Any) -> str:
+    _, url = start_daphne(
+        {
+            # The test's own secrets, so the sessions it makes are valid in Daphne.
+            "SECRET_KEY": settings.SECRET_KEY,
+            "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "CSRF_TRUSTED_ORIGINS": TRUSTED,
+        }
+    )
+    return str(url)
+
+
+def _opens(base_url: str, cookie: str, origin: str) -> bool:
+    """Whether the inbox socket's handshake is accepted with this Origin."""
+    url = base_url.replace("http://", "ws://") + "/ws/inbox/"
+    try:
+        with connect(url, additional_headers={"Cookie": cookie, "Origin": origin}) as socket:
+            socket.recv(timeout=10)  # the badge: the consumer accepted and answered
+    except InvalidStatus as refused:
+        if refused.response.status_code == 403:
+            return False
+        raise
+    return True
+
+
+def test_only_the_exact_origin_or_a_trusted_one_opens_a_socket(
+    production_daphne, ws_login, bob, deployment_a
+):
+    cookie = ws_login(bob)["Cookie"]
+    port = production_daphne.rsplit(":", 1)[1]
+
+    assert _opens(production_daphne, cookie, production_daphne)
+    # The same host on another port, or another scheme, is another origin.
+    assert not _opens(production_daphne, cookie, "http://127.0.0.1:9999")
+    assert not _opens(production_daphne, cookie, "http://127.0.0.1")
+    assert not _opens(production_daphne, cookie, f"https://127.0.0.1:{port}")
+    assert not _opens(production_daphne, cookie, "http://console.example")
+    assert not _opens(production_daphne, cookie, "null")
+    assert _opens(production_daphne, cookie, TRUSTED)

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    # Triggers in the database: the audit log is append-only there too (apps/audit/models.py).
+    "pgtrigger",
     "apps.accounts",
     "apps.audit",
     "apps.deployments",

@@ -63,11 +63,11 @@ def test_another_teams_admin_cannot_add_a_member_of_team_a(client, charlie, team
 
 def test_the_answer_is_the_same_whether_or_not_the_username_exists(client, alice, team_a, dave):
     client.force_login(alice)
-    htmx = {"headers": {"HX-Request": "true"}}
+    htmx = {"HX-Request": "true"}
 
-    existing = _add(client, team_a, "dave", **htmx)
+    existing = _add(client, team_a, "dave", headers=htmx)
     Invitation.objects.all().delete()
-    missing = _add(client, team_a, "nobody-by-that-name", **htmx)
+    missing = _add(client, team_a, "nobody-by-that-name", headers=htmx)
 
     assert existing.status_code == missing.status_code == 200
     assert _members_partial(existing, "dave") == _members_partial(missing, "nobody-by-that-name")

@@ -80,6 +80,8 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    # The Content-Security-Policy header on every response (see the security block below).
+    "csp",
     # Triggers in the database: the audit log is append-only there too (apps/audit/models.py).
     "pgtrigger",
     "apps.accounts",
@@ -101,6 +103,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -319,6 +322,25 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Content-Security-Policy (django-csp; issue 14) -------------------------------------------
+# Scripts come only from our own static files: no inline <script>, no inline handlers, no eval
+# (htmx runs with allowEval off, set in base.html's htmx-config). Websockets are same-origin
+# ('self' covers ws:/wss: to this host). Inline styles are still allowed: several page templates
+# carry <style> blocks and style attributes (a progress bar's width), which is not script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 LOGGING = {
     "version": 1,

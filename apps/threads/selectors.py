@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
@@ -168,14 +169,19 @@ def status_counts(qs: QuerySet[ThreadIndex], *, cap: int = COUNT_CAP) -> dict[st
     """
     parts: list[str] = []
     params: list[Any] = []
+    counts = dict.fromkeys(ThreadStatus.values, 0)
     for n, status in enumerate(ThreadStatus.values):
-        sql, sub_params = (
-            qs.filter(status=status).order_by().values("id")[: cap + 1].query.sql_with_params()
-        )
+        try:
+            sql, sub_params = (
+                qs.filter(status=status).order_by().values("id")[: cap + 1].query.sql_with_params()
+            )
+        except EmptyResultSet:
+            # A query that can match nothing (a user in no team yet, e.g. an invitee who has
+            # not accepted) has no SQL to count with.
+            return counts
         # The status is one of our own four constants, never user input.
         parts.append(f"SELECT '{status}', COUNT(*) FROM ({sql}) AS counted_{n}")
         params.extend(sub_params)
-    counts = dict.fromkeys(ThreadStatus.values, 0)
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         for status, count in cursor.fetchall():

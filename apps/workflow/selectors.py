@@ -43,6 +43,15 @@ def live_claims(item_ids: Iterable[int], now: datetime | None = None) -> dict[in
     return {c.interrupt_id: c for c in rows}
 
 
+def claims_held_by(user: AnyUser, now: datetime | None = None) -> QuerySet[Claim]:
+    """The user's live claims on items of teams they still belong to (a claim outlives its
+    holder's membership until it expires, but they no longer see the item)."""
+    now = now or timezone.now()
+    return Claim.objects.filter(
+        claimed_by_id=user.pk, expires_at__gt=now, interrupt__in=interrupts_for(user)
+    ).select_related("interrupt", "interrupt__deployment")
+
+
 def live_claim(item: Interrupt) -> Claim | None:
     return live_claims([item.pk]).get(item.pk)
 

@@ -26,7 +26,7 @@ from apps.inbox.forms import InboxFilterForm
 from apps.inbox.models import Interrupt
 from apps.inbox.selectors import filter_inbox
 from apps.workflow import charts, forms, metrics, selectors, services
-from apps.workflow.models import Approval, BulkItem, BulkJob, Claim, Deadline, Notification
+from apps.workflow.models import Approval, BulkItem, BulkJob, Deadline, Notification
 from dashboard.csvsafe import csv_response
 
 # --- overview ---------------------------------------------------------------------------------
@@ -39,9 +39,7 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
 
     now = timezone.now()
     pending = pending_for(request.user)
-    mine = Claim.objects.filter(claimed_by=request.user, expires_at__gt=now).select_related(
-        "interrupt", "interrupt__deployment"
-    )
+    mine = selectors.claims_held_by(request.user, now)
     approvals = (
         Approval.objects.filter(interrupt__in=pending, state=Approval.State.WAITING)
         .select_related("interrupt", "interrupt__deployment", "approved_by")

@@ -1,5 +1,5 @@
-"""A bulk job and its report are seen through the team permission layer, never by their creator
-alone (issue 14, row 7): someone removed from the team loses them."""
+"""Bulk jobs, their reports and claims are seen through the team permission layer, never by their
+creator alone (issue 14, row 7): someone removed from the team loses them."""
 
 from __future__ import annotations
 
@@ -30,3 +30,17 @@ def test_a_member_removed_from_the_team_loses_their_bulk_jobs_and_reports(
     assert client.get(f"/workflow/bulk/{job.pk}/").status_code == 404
     assert client.get(f"/workflow/bulk/{job.pk}/report.csv").status_code == 404
     assert job.pk not in [j.pk for j in client.get("/workflow/").context["jobs"]]
+
+
+def test_a_member_removed_from_the_team_no_longer_sees_their_claims(
+    client, alice, oscar, team_a, deployment_a, item_factory
+):
+    item = item_factory(deployment_a)
+    link = f'href="/workflow/items/{item.pk}/"'
+    client.force_login(oscar)
+    client.post(f"/workflow/items/{item.pk}/claim/", {"minutes": "30"})
+    assert link in client.get("/workflow/").content.decode()
+
+    Membership.objects.filter(user=oscar, team=team_a).delete()
+
+    assert link not in client.get("/workflow/").content.decode()

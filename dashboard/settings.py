@@ -323,6 +323,11 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Health probes (apps.health; issue 14) ----------------------------------------------------
+# Load balancers and orchestrators probe the backend over plain HTTP, without the proxy's
+# X-Forwarded-Proto: a redirect to https would read as "down". The probes say nothing secret.
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$"]
+
 # --- Content-Security-Policy (django-csp; issue 14) -------------------------------------------
 # Scripts come only from our own static files: no inline <script>, no inline handlers, no eval
 # (htmx runs with allowEval off, set in base.html's htmx-config). Websockets are same-origin

@@ -5,6 +5,7 @@ password."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from apps.deployments.models import Deployment
@@ -109,3 +110,26 @@ def test_disabled_deployments_are_not_probed(client, alice, team_a):
     Deployment.objects.create(team=team_a, name="Parked", url="http://127.0.0.1:9", enabled=False)
     client.force_login(alice)
     assert "disabled" in client.get("/status/").content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_in_production_the_probes_answer_plain_http_without_a_redirect(start_daphne):
+    from cryptography.fernet import Fernet
+
+    _, url = start_daphne(
+        {
+            "SECRET_KEY": "k" * 30 + "-production-secret-key-0123456789",
+            "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "ALLOWED_HOSTS": "127.0.0.1",
+        }
+    )
+    with httpx.Client(base_url=url, timeout=30) as probe:
+        live = probe.get("/livez")
+        ready = probe.get("/readyz")
+        page = probe.get("/accounts/login/")
+
+    assert live.status_code == 200
+    assert ready.status_code in (200, 503)
+    assert set(ready.json()) == {"ok", "checks"}
+    # Everything else still goes to https.
+    assert page.status_code == 301

@@ -28,14 +28,9 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
-    values = [value for key, value in scope.get("headers", []) if key.lower() == name]
-    if len(values) != 1:
-        # None, or several: a handshake with two Origin or Host headers is not a browser's.
-        return None
-    try:
-        return str(values[0].decode("latin1"))
-    except UnicodeDecodeError:
-        return None
+    values: list[bytes] = [value for key, value in scope.get("headers", []) if key.lower() == name]
+    # None, or several: a handshake with two Origin or Host headers is not a browser's.
+    return values[0].decode("latin1") if len(values) == 1 else None
 
 
 def _parse(url: str) -> SplitResult | None:

@@ -4,6 +4,7 @@ run, and the ``shots`` fixture notices the violation (it fails any journey that 
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -46,3 +47,21 @@ def test_an_injected_inline_script_is_blocked_and_reported(shots: Shots, alice: 
     assert page.evaluate("() => window.__injected === undefined")
     assert any("script-src" in text for text in shots.csp_violations), shots.csp_violations
     shots.csp_violations.clear()  # expected here: any other journey would fail on it
+
+
+def test_the_admin_logs_in_through_the_console_and_runs_under_the_policy(shots: Shots):
+    root = User.objects.create_superuser("root", "root@example.org", "password")
+    shots.can_log_in(root)
+    page = shots.open()
+
+    page.goto("/admin/")
+    page.wait_for_url(re.compile(r"/admin/login/"))
+    page.fill("#id_username", "root")
+    page.fill("#id_password", "password")
+    page.click("form[action='/accounts/login/'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/$"))
+    page.goto("/admin/accounts/team/add/")
+    page.locator("#id_name").press_sequentially("Team Z")
+    # The admin's own script fills the slug from the name: it runs under the policy.
+    page.wait_for_function("() => document.getElementById('id_slug').value === 'team-z'")
+    shots.step(page, "admin under the policy")

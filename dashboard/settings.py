@@ -80,7 +80,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
-    # The Content-Security-Policy header on every response (see the security block below).
+    # The Content-Security-Policy header on every response (see its block below).
     "csp",
     # Triggers in the database: the audit log is append-only there too (apps/audit/models.py).
     "pgtrigger",

@@ -1,7 +1,8 @@
 """ASGI entry point: HTTP through Django, websockets through Channels.
 
-Websockets sit behind ``AllowedHostsOriginValidator`` (a foreign Origin is refused at the handshake)
-and the session auth middleware (consumers see ``scope["user"]``).
+Websockets sit behind ``ExactOriginValidator`` (an Origin other than the console's own or one in
+``CSRF_TRUSTED_ORIGINS``, by scheme, host and port, is refused at the handshake) and the session
+auth middleware (consumers see ``scope["user"]``).
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from dashboard.origin import ExactOriginValidator  # noqa: E402
 from dashboard.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": ExactOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -69,7 +69,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    # The admin, logging in through the console's throttled login (apps/accounts/adminsite.py).
+    "apps.accounts.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -79,6 +80,10 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "template_partials",
+    # The Content-Security-Policy header on every response (see its block below).
+    "csp",
+    # Triggers in the database: the audit log is append-only there too (apps/audit/models.py).
+    "pgtrigger",
     "apps.accounts",
     "apps.audit",
     "apps.deployments",
@@ -101,6 +106,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -352,12 +358,37 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# --- Health probes (apps.health; issue 14) ----------------------------------------------------
+# Load balancers and orchestrators probe the backend over plain HTTP, without the proxy's
+# X-Forwarded-Proto: a redirect to https would read as "down". The probes say nothing secret.
+SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$"]
+
+# --- Content-Security-Policy (django-csp; issue 14) -------------------------------------------
+# Scripts come only from our own static files: no inline <script>, no inline handlers, no eval
+# (htmx runs with allowEval off, set in base.html's htmx-config). Websockets are same-origin
+# ('self' covers ws:/wss: to this host). Inline styles are still allowed: several page templates
+# carry <style> blocks and style attributes (a progress bar's width), which is not script.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- Logs ---
 # JSON lines in production (one object a line, with the request id or run id: dashboard/logs.py),
 # text for a terminal in the embedded default. LOG_FORMAT picks either.
 LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json")
 if LOG_FORMAT not in {"json", "text"}:
     raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not one of: json, text.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -36,3 +36,30 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} as {self.role}"
+
+
+class Invitation(models.Model):
+    """A role in a team offered to whoever holds ``username``: they join only by accepting.
+
+    Kept by username, not by user, so that inviting a name nobody holds looks exactly like
+    inviting one somebody does: the admin learns nothing about which usernames exist.
+    """
+
+    team = models.ForeignKey(Team, models.CASCADE, related_name="invitations")
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "username"], name="one_invitation_per_team_and_username"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} invited to {self.team} as {self.role}"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest
 
-from apps.accounts.models import Membership, Team
+from apps.accounts.models import Invitation, Membership, Team
 from apps.accounts.permissions import Action, AnyUser, require, teams_for
 
 # The session key holding the id of the team the user works in (see ``current_team``).
@@ -55,3 +55,33 @@ def get_membership_in(team: Team, membership_id: int) -> Membership:
     if membership is None:
         raise Http404("No such member.")
     return membership
+
+
+def invitations_of(team: Team) -> QuerySet[Invitation]:
+    """The team's pending invitations (for its admins)."""
+    return Invitation.objects.filter(team=team).select_related("invited_by")
+
+
+def invitations_for(user: AnyUser) -> QuerySet[Invitation]:
+    """The invitations waiting for the user to accept or decline."""
+    if not user.is_authenticated:
+        return Invitation.objects.none()
+    return Invitation.objects.filter(username=user.get_username()).select_related(
+        "team", "invited_by"
+    )
+
+
+def get_invitation_for(user: AnyUser, invitation_id: int) -> Invitation:
+    """One of the user's own invitations, or 404."""
+    invitation = invitations_for(user).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation
+
+
+def get_invitation_in(team: Team, invitation_id: int) -> Invitation:
+    """A pending invitation of ``team`` (already found for its admin), or 404."""
+    invitation = invitations_of(team).filter(pk=invitation_id).first()
+    if invitation is None:
+        raise Http404("No such invitation.")
+    return invitation

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
 
-from apps.accounts.models import Membership, Role, Team
+from apps.accounts.models import Invitation, Membership, Role, Team
 from apps.audit.services import record
 
 DEMO_ADMIN = "admin"
@@ -68,14 +68,24 @@ def _lock_team(team: Team) -> Team:
     return Team.objects.select_for_update().get(pk=team.pk)
 
 
-def check_add_member(team: Team, username: str) -> AbstractBaseUser:
+def _username(username: str) -> str:
+    return username.strip()
+
+
+def _added_directly(actor: AbstractBaseUser, username: str) -> AbstractBaseUser | None:
+    """The active user named ``username`` if ``actor`` administers a team that user is in (an
+    admin of both teams may move people between them); None otherwise, including when no such
+    user exists, so that the caller invites instead and answers the same either way."""
     user_model = get_user_model()
-    user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username.strip()}).first()
+    user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
     if user is None or not user.is_active:
-        raise MembershipError(f"There is no active user named {username.strip()!r}.")
-    if Membership.objects.filter(team=team, user=user).exists():
-        raise MembershipError(f"{user.get_username()} is already a member of {team.name}.")
-    return user
+        return None
+    shares_a_team = Membership.objects.filter(
+        user_id=user.pk,
+        team__memberships__user_id=actor.pk,
+        team__memberships__role=Role.ADMIN,
+    ).exists()
+    return user if shares_a_team else None
 
 
 def do_add_member(
@@ -85,11 +95,24 @@ def do_add_member(
     username: str,
     role: Role,
     request: HttpRequest | None = None,
-) -> Membership:
+) -> Membership | Invitation:
+    """Add ``username`` to ``team`` (``actor`` administers it): at once when ``actor`` also
+    administers a team the user is in, otherwise by an invitation the user must accept. The
+    result does not depend on whether the username exists."""
+    username = _username(username)
     with transaction.atomic():
         team = _lock_team(team)
-        user = check_add_member(team, username)
+        user_model = get_user_model()
+        if Membership.objects.filter(
+            team=team, **{f"user__{user_model.USERNAME_FIELD}": username}
+        ).exists():
+            # Only a member of the admin's own team, whom the member list already shows.
+            raise MembershipError(f"{username} is already a member of {team.name}.")
+        user = _added_directly(actor, username)
+        if user is None:
+            return _invite(actor=actor, team=team, username=username, role=role, request=request)
         membership = Membership.objects.create(user_id=user.pk, team=team, role=role)
+        Invitation.objects.filter(team=team, username=username).delete()
         record(
             actor=actor,
             action="membership.add",
@@ -100,6 +123,63 @@ def do_add_member(
         )
         _announce(user.pk, team.pk)
     return membership
+
+
+def _invite(
+    *, actor: AbstractBaseUser, team: Team, username: str, role: Role, request: HttpRequest | None
+) -> Invitation:
+    invitation, _ = Invitation.objects.update_or_create(
+        team=team, username=username, defaults={"role": role, "invited_by_id": actor.pk}
+    )
+    record(
+        actor=actor,
+        action="membership.invite",
+        target=invitation,
+        team_id=team.pk,
+        after={"username": username, "role": str(role)},
+        request=request,
+    )
+    return invitation
+
+
+def do_accept_invitation(
+    *, user: AbstractBaseUser, invitation: Invitation, request: HttpRequest | None = None
+) -> Membership:
+    """``user`` (the invitation's username) joins the team with the role they were offered."""
+    with transaction.atomic():
+        _lock_team(invitation.team)
+        invitation = Invitation.objects.select_related("team").get(pk=invitation.pk)
+        membership, created = Membership.objects.get_or_create(
+            user_id=user.pk, team=invitation.team, defaults={"role": invitation.role}
+        )
+        if created:
+            record(
+                actor=user,
+                action="membership.accept",
+                target=membership,
+                team_id=invitation.team_id,
+                after={"user": user.get_username(), "role": invitation.role},
+                request=request,
+            )
+            _announce(user.pk, invitation.team_id)
+        invitation.delete()
+    return membership
+
+
+def do_decline_invitation(
+    *, actor: AbstractBaseUser, invitation: Invitation, request: HttpRequest | None = None
+) -> None:
+    """The invited user declines, or an admin of the team withdraws the invitation."""
+    with transaction.atomic():
+        record(
+            actor=actor,
+            action="membership.decline_invitation",
+            target=invitation,
+            team_id=invitation.team_id,
+            before={"username": invitation.username, "role": invitation.role},
+            request=request,
+        )
+        invitation.delete()
 
 
 def _other_admins(membership: Membership) -> bool:

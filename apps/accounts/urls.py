@@ -13,6 +13,19 @@ urlpatterns = [
     path("teams/<slug:team_slug>/", views.team_detail, name="team"),
     path("teams/<slug:team_slug>/members/", views.add_member, name="add_member"),
     path(
+        "teams/<slug:team_slug>/invitations/<int:invitation_id>/withdraw/",
+        views.withdraw_invitation,
+        name="withdraw_invitation",
+    ),
+    path(
+        "invitations/<int:invitation_id>/accept/", views.accept_invitation, name="accept_invitation"
+    ),
+    path(
+        "invitations/<int:invitation_id>/decline/",
+        views.decline_invitation,
+        name="decline_invitation",
+    ),
+    path(
         "teams/<slug:team_slug>/members/<int:membership_id>/role/",
         views.change_role,
         name="change_role",

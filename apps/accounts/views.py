@@ -79,7 +79,12 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("team")
         .order_by("team__name")
     )
-    return render(request, "accounts/team_list.html", {"memberships": memberships})
+    invitations = selectors.invitations_for(request.user)
+    return render(
+        request,
+        "accounts/team_list.html",
+        {"memberships": memberships, "invitations": invitations},
+    )
 
 
 def _render_team(
@@ -93,6 +98,9 @@ def _render_team(
     context = {
         "team": team,
         "members": selectors.members_of(team),
+        "invitations": selectors.invitations_of(team)
+        if can(request.user, "administer", team)
+        else [],
         "my_role": role_in(request.user, team.pk),
         "is_admin": can(request.user, "administer", team),
         "roles": Role.choices,
@@ -137,18 +145,58 @@ def add_member(request: AuthenticatedHttpRequest, team_slug: str) -> HttpRespons
     form = AddMemberForm(request.POST)
     if not form.is_valid():
         return _render_team(request, team, add_form=form, status=400)
+    role = Role(form.cleaned_data["role"])
     try:
-        membership = services.do_add_member(
+        added = services.do_add_member(
             actor=request.user,
             team=team,
             username=form.cleaned_data["username"],
-            role=Role(form.cleaned_data["role"]),
+            role=role,
             request=request,
         )
     except services.MembershipError as error:
         form.add_error("username", str(error))
         return _render_team(request, team, add_form=form, status=400)
-    return _done(request, team, f"Added {membership.user.get_username()} to {team.name}.")
+    if isinstance(added, Membership):
+        return _done(request, team, f"Added {added.user.get_username()} to {team.name}.")
+    # The same words whether or not anyone holds the username.
+    return _done(
+        request,
+        team,
+        f"Invited {added.username} to {team.name} as {role.label.lower()}: "
+        "they join when they accept.",
+    )
+
+
+@require_POST
+@login_required
+def withdraw_invitation(
+    request: AuthenticatedHttpRequest, team_slug: str, invitation_id: int
+) -> HttpResponse:
+    team = selectors.get_team_for(request.user, team_slug, "administer")
+    invitation = selectors.get_invitation_in(team, invitation_id)
+    services.do_decline_invitation(actor=request.user, invitation=invitation, request=request)
+    return _done(request, team, f"Withdrew the invitation of {invitation.username}.")
+
+
+@require_POST
+@login_required
+def accept_invitation(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = selectors.get_invitation_for(request.user, invitation_id)
+    membership = services.do_accept_invitation(
+        user=request.user, invitation=invitation, request=request
+    )
+    messages.success(request, f"You joined {membership.team.name}.")
+    return HttpResponseRedirect("/accounts/teams/")
+
+
+@require_POST
+@login_required
+def decline_invitation(request: AuthenticatedHttpRequest, invitation_id: int) -> HttpResponse:
+    invitation = selectors.get_invitation_for(request.user, invitation_id)
+    services.do_decline_invitation(actor=request.user, invitation=invitation, request=request)
+    messages.success(request, f"You declined to join {invitation.team.name}.")
+    return HttpResponseRedirect("/accounts/teams/")
 
 
 @require_POST

@@ -1,13 +1,16 @@
-"""CSV and JSON exports of audit entries, streamed so a large log never sits in memory."""
+"""CSV and JSON exports of audit entries, streamed so a large log never sits in memory. The CSV goes
+through the console's one CSV writer (``dashboard.csvsafe``), which defuses formula cells."""
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from django.http import StreamingHttpResponse
+
 from apps.audit.models import AuditEntry
+from dashboard.csvsafe import csv_streaming_response
 
 COLUMNS = [
     "id",
@@ -24,8 +27,6 @@ COLUMNS = [
     "reason",
     "address",
 ]
-# A cell starting with one of these is a formula to a spreadsheet (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def as_row(entry: AuditEntry) -> dict[str, Any]:
@@ -46,26 +47,9 @@ def as_row(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    if isinstance(value, str) and text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def csv_lines(entries: Iterable[AuditEntry]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(COLUMNS)
-    for entry in entries:
-        row = as_row(entry)
-        yield writer.writerow([_cell(row[column]) for column in COLUMNS])
+def csv_download(entries: Iterable[AuditEntry]) -> StreamingHttpResponse:
+    rows = ([row[column] for column in COLUMNS] for row in map(as_row, entries))
+    return csv_streaming_response("switchboard-audit.csv", COLUMNS, rows)
 
 
 def json_chunks(entries: Iterable[AuditEntry]) -> Iterator[str]:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest
 
-from apps.audit.models import AuditEntry
+from apps.audit.models import NO_DELETE_TRIGGER, AuditEntry
 
 SYSTEM = "system"
 
@@ -48,3 +50,23 @@ def record(
         reason=reason,
         address=_client_address(request),
     )
+
+
+def purge_entries_before(cutoff: datetime) -> int:
+    """Retention: delete the entries written before ``cutoff``, and record that it was done.
+
+    The one path that deletes audit entries: the database's trigger refuses every other DELETE.
+    Returns how many entries were deleted.
+    """
+    with transaction.atomic():
+        with pgtrigger.ignore(NO_DELETE_TRIGGER):
+            deleted, _ = AuditEntry._base_manager.filter(created_at__lt=cutoff).delete()
+        AuditEntry.objects.create(
+            actor_label=SYSTEM,
+            action="audit.purge",
+            target_type=AuditEntry._meta.label_lower,
+            target_id="",
+            target_label=f"entries before {cutoff.isoformat()}",
+            after={"before": cutoff.isoformat(), "deleted": deleted},
+        )
+    return deleted

@@ -65,11 +65,7 @@ def audit_export_csv(request: AuthenticatedHttpRequest) -> HttpResponse | Stream
     form, entries = _filtered(request)
     if not form.is_valid():
         return _export_refused(form)
-    response = StreamingHttpResponse(
-        export.csv_lines(entries.iterator(chunk_size=1000)), content_type="text/csv"
-    )
-    response["Content-Disposition"] = 'attachment; filename="switchboard-audit.csv"'
-    return response
+    return export.csv_download(entries.iterator(chunk_size=1000))
 
 
 @require_GET

@@ -1,8 +1,15 @@
-"""What /healthz and the status page report: each dependency, healthy or not, with what is wrong
-in words."""
+"""What ``/readyz`` and the status page report: each dependency, healthy or not, in words.
+
+``/readyz`` is for machines (a load balancer, an orchestrator) and anyone who can reach the
+console: it checks only what this console itself needs (its database, Redis, a worker), names no
+deployment and no address, and says what is wrong in words without the error's text (which may
+hold a host, a port or a URL with its password). A deployment that is down is its team's problem,
+shown on the status page to its members, and never takes the console out of a load balancer.
+"""
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -17,6 +24,8 @@ from dashboard.celery import app as celery_app
 from switchboard import SwitchboardError
 
 PROBE_TIMEOUT = 2.0
+# user:password@ in any URL an error message quotes.
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 
 
 @dataclass(frozen=True)
@@ -29,12 +38,17 @@ class Check:
         return asdict(self)
 
 
+def without_credentials(text: str) -> str:
+    """``text`` with the user and password of every URL in it removed."""
+    return _USERINFO.sub(r"\g<scheme>", text)
+
+
 def check_database() -> Check:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError as error:
-        return Check("database", False, f"The database does not answer: {error}")
+        return Check("database", False, f"The database does not answer ({type(error).__name__}).")
     return Check("database", True, f"{connection.vendor} answers")
 
 
@@ -43,7 +57,7 @@ def check_redis() -> Check:
     try:
         client.ping()
     except redis.RedisError as error:
-        return Check("redis", False, f"Redis does not answer at {settings.REDIS_URL}: {error}")
+        return Check("redis", False, f"Redis does not answer ({type(error).__name__}).")
     finally:
         client.close()
     return Check("redis", True, "answers")
@@ -53,29 +67,32 @@ def check_worker() -> Check:
     try:
         replies = celery_app.control.ping(timeout=1.0)
     except (redis.RedisError, OSError) as error:
-        return Check("worker", False, f"Cannot reach the Celery broker: {error}")
+        return Check("worker", False, f"Cannot reach the Celery broker ({type(error).__name__}).")
     if not replies:
         return Check(
             "worker", False, "No Celery worker answered within 1 s: background runs will not start."
         )
-    names = sorted(name for reply in replies for name in reply)
-    return Check("worker", True, f"{len(names)} answering: {', '.join(names)}")
+    return Check("worker", True, f"{sum(len(reply) for reply in replies)} answering")
+
+
+def readiness_checks() -> list[Check]:
+    """The console's own dependencies: what decides whether it can serve."""
+    return [check_database(), check_redis(), check_worker()]
 
 
 def check_deployment(deployment: Deployment) -> Check:
     name = f"deployment:{deployment.name}"
+    url = without_credentials(deployment.url)
     if not deployment.enabled:
         return Check(name, True, "disabled")
     try:
         sync_client_for(deployment).with_options(max_retries=0).health(timeout=PROBE_TIMEOUT)
     except SwitchboardError as error:
-        return Check(name, False, f"{deployment.url} does not answer /ok: {error}")
-    return Check(name, True, f"{deployment.url} answers")
+        return Check(name, False, without_credentials(f"{url} does not answer /ok: {error}"))
+    return Check(name, True, f"{url} answers")
 
 
-def run_checks(deployments: QuerySet[Deployment]) -> list[Check]:
-    checks = [check_database(), check_redis(), check_worker()]
+def deployment_checks(deployments: QuerySet[Deployment]) -> list[Check]:
     # Deployments are probed in parallel so one slow deployment costs the probe timeout once.
     with ThreadPoolExecutor(max_workers=8) as pool:
-        checks.extend(pool.map(check_deployment, list(deployments)))
-    return checks
+        return list(pool.map(check_deployment, list(deployments)))

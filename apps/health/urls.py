@@ -6,6 +6,7 @@ from apps.health import views
 
 app_name = "health"
 urlpatterns = [
-    path("healthz", views.healthz, name="healthz"),
+    path("livez", views.livez, name="livez"),
+    path("readyz", views.readyz, name="readyz"),
     path("status/", views.status, name="status"),
 ]

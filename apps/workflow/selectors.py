@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -43,6 +43,15 @@ def live_claims(item_ids: Iterable[int], now: datetime | None = None) -> dict[in
     return {c.interrupt_id: c for c in rows}
 
 
+def claims_held_by(user: AnyUser, now: datetime | None = None) -> QuerySet[Claim]:
+    """The user's live claims on items of teams they still belong to (a claim outlives its
+    holder's membership until it expires, but they no longer see the item)."""
+    now = now or timezone.now()
+    return Claim.objects.filter(
+        claimed_by_id=user.pk, expires_at__gt=now, interrupt__in=interrupts_for(user)
+    ).select_related("interrupt", "interrupt__deployment")
+
+
 def live_claim(item: Interrupt) -> Claim | None:
     return live_claims([item.pk]).get(item.pk)
 
@@ -74,10 +83,15 @@ def item_status(item_ids: Iterable[int]) -> dict[int, ItemStatus]:
 
 
 def jobs_for(user: AnyUser) -> QuerySet[BulkJob]:
-    """A user's own bulk jobs (a job acts with its creator's rights, so only they see it)."""
+    """The user's own bulk jobs whose every item they may still see through the team permission
+    layer (a job acts with its creator's rights, so only they see it; its report lists threads of
+    the items' teams, so leaving one of those teams loses the job and its report)."""
     if not user.is_authenticated:
         return BulkJob.objects.none()
-    return BulkJob.objects.filter(created_by_id=user.pk)
+    out_of_sight = BulkItem.objects.filter(job=OuterRef("pk")).exclude(
+        interrupt__in=interrupts_for(user)
+    )
+    return BulkJob.objects.filter(created_by_id=user.pk).exclude(Exists(out_of_sight))
 
 
 def get_job_for(user: AnyUser, pk: int) -> BulkJob:

@@ -7,7 +7,6 @@ without htmx; with it, the claim panel and the bulk progress swap their own part
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +26,8 @@ from apps.inbox.forms import InboxFilterForm
 from apps.inbox.models import Interrupt
 from apps.inbox.selectors import filter_inbox
 from apps.workflow import charts, forms, metrics, selectors, services
-from apps.workflow.models import Approval, BulkItem, BulkJob, Claim, Deadline, Notification
+from apps.workflow.models import Approval, BulkItem, BulkJob, Deadline, Notification
+from dashboard.csvsafe import csv_response
 
 # --- overview ---------------------------------------------------------------------------------
 
@@ -39,9 +39,7 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
 
     now = timezone.now()
     pending = pending_for(request.user)
-    mine = Claim.objects.filter(claimed_by=request.user, expires_at__gt=now).select_related(
-        "interrupt", "interrupt__deployment"
-    )
+    mine = selectors.claims_held_by(request.user, now)
     approvals = (
         Approval.objects.filter(interrupt__in=pending, state=Approval.State.WAITING)
         .select_related("interrupt", "interrupt__deployment", "approved_by")
@@ -247,43 +245,34 @@ def bulk_job(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
 @login_required
 def bulk_job_csv(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = selectors.get_job_for(request.user, job_id)
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="bulk-{job.pk}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
+    header = [
+        "position",
+        "item",
+        "deployment",
+        "thread_id",
+        "interrupt_id",
+        "kind",
+        "outcome",
+        "reason",
+        "run_id",
+    ]
+    rows = (
         [
-            "position",
-            "item",
-            "deployment",
-            "thread_id",
-            "interrupt_id",
-            "kind",
-            "outcome",
-            "reason",
-            "run_id",
+            row.position,
+            row.interrupt.pk,
+            row.interrupt.deployment.name,
+            row.interrupt.thread_id,
+            row.interrupt.interrupt_id,
+            row.interrupt.kind,
+            row.outcome,
+            row.reason,
+            row.run_id,
         ]
-    )
-    for row in job.items.select_related("interrupt", "interrupt__deployment").order_by("position"):
-        i = row.interrupt
-        writer.writerow(
-            [
-                row.position,
-                i.pk,
-                i.deployment.name,
-                i.thread_id,
-                i.interrupt_id,
-                i.kind,
-                row.outcome,
-                _csv_safe(row.reason),
-                row.run_id or "",
-            ]
+        for row in job.items.select_related("interrupt", "interrupt__deployment").order_by(
+            "position"
         )
-    return response
-
-
-def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ runs as a formula in spreadsheets: quote it.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    )
+    return csv_response(f"bulk-{job.pk}.csv", header, rows)
 
 
 # --- settings ---------------------------------------------------------------------------------
@@ -473,24 +462,26 @@ def metrics_csv(request: AuthenticatedHttpRequest) -> HttpResponse:
     facts = selectors.decision_facts(
         request.user, timezone.now() - timedelta(days=days), deployment_ids
     )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="inbox-decisions-{days}d.csv"'
-    writer = csv.writer(response)
-    writer.writerow(
-        ["decided_at", "asked_at", "seconds_to_decision", "graph", "tool", "decision", "operator"]
+    header = [
+        "decided_at",
+        "asked_at",
+        "seconds_to_decision",
+        "graph",
+        "tool",
+        "decision",
+        "operator",
+    ]
+    rows = (
+        [
+            f.decided_at.isoformat(),
+            f.asked_at.isoformat(),
+            round(max(0.0, (f.decided_at - f.asked_at).total_seconds()), 3),
+            f.graph,
+            tool,
+            kind,
+            f.operator,
+        ]
+        for f in facts
+        for tool, kind in f.choices
     )
-    for f in facts:
-        seconds = round(max(0.0, (f.decided_at - f.asked_at).total_seconds()), 3)
-        for tool, kind in f.choices:
-            writer.writerow(
-                [
-                    f.decided_at.isoformat(),
-                    f.asked_at.isoformat(),
-                    seconds,
-                    _csv_safe(f.graph),
-                    _csv_safe(tool),
-                    kind,
-                    _csv_safe(f.operator),
-                ]
-            )
-    return response
+    return csv_response(f"inbox-decisions-{days}d.csv", header, rows)

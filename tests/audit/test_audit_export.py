@@ -42,7 +42,7 @@ def test_it_exports_csv(client, alice, entries):
     response = client.get("/audit/export.csv")
 
     assert response.status_code == 200
-    assert response["Content-Type"] == "text/csv"
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(_body(response))))
     assert [row["action"] for row in rows] == ["deployment.update"]

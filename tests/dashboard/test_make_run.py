@@ -106,14 +106,9 @@ def test_make_run_serves_the_console_reports_healthy_and_stops_everything_on_ctr
         _, body = _poll(f"http://127.0.0.1:{port}/accounts/login/", 60, lambda s, b: s == 200)
         assert b"Log in to Switchboard" in body
 
-        _, body = _poll(f"http://127.0.0.1:{port}/healthz", 60, lambda s, b: s == 200)
+        _, body = _poll(f"http://127.0.0.1:{port}/readyz", 60, lambda s, b: s == 200)
         checks = {check["name"]: check["ok"] for check in json.loads(body)["checks"]}
-        assert checks == {
-            "database": True,
-            "redis": True,
-            "worker": True,
-            "deployment:Local demo": True,
-        }
+        assert checks == {"database": True, "redis": True, "worker": True}
 
         printed = output.read_text()
         assert "demo admin created: log in as 'admin' with password" in printed
@@ -123,7 +118,7 @@ def test_make_run_serves_the_console_reports_healthy_and_stops_everything_on_ctr
         relay_worker = _child_running(launcher.pid, "relay@")
         os.kill(relay_worker, signal.SIGKILL)
         _poll_output(output, "worker-relay restarted", 30)
-        _, body = _poll(f"http://127.0.0.1:{port}/healthz", 60, lambda s, b: s == 200)
+        _, body = _poll(f"http://127.0.0.1:{port}/readyz", 60, lambda s, b: s == 200)
         assert _child_running(launcher.pid, "relay@") != relay_worker
 
         started = _descendants(launcher.pid)

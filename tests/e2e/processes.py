@@ -9,9 +9,8 @@ from pathlib import Path
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
-# The console's readiness probe. One name for the whole e2e suite: the health endpoints are being
-# split into liveness and readiness, and the switch is this line.
-READINESS_PATH = "/healthz"
+# The console's readiness probe: its own database, Redis and a worker answer.
+READINESS_PATH = "/readyz"
 
 
 def descendants(root: int) -> set[int]:

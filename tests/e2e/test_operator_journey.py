@@ -3,8 +3,8 @@
 alice (admin of team A) logs in, finds a thread in the list, opens it, starts the support agent on
 it and watches its tokens arrive; the interrupt (two tool calls) appears in the inbox; she edits
 the refund, approves the email, and watches the run resume live to its end; the timeline shows
-the interrupted checkpoint, and a fork from it. Then she adds vera as a viewer, and vera cannot
-decide the interrupt the fork stopped at. Every step leaves a screenshot under
+the interrupted checkpoint, and a fork from it. Then she invites vera as a viewer, vera accepts,
+and vera cannot decide the interrupt the fork stopped at. Every step leaves a screenshot under
 ``test-output/screenshots/<test>/``.
 """
 
@@ -167,18 +167,23 @@ def test_an_operator_runs_decides_and_forks_and_a_viewer_cannot_decide(
     assert page.locator("#timeline .source.fork").count() == 1, "the timeline shows no fork"
     shots.step(page, "timeline shows the fork")
 
-    # 9. alice adds vera to team A as a viewer.
+    # 9. alice invites vera to team A as a viewer, and vera accepts.
     page.goto("/accounts/teams/team-a/")
     members = page.locator("#members")
     members.locator("input[name=username]").fill("vera")
     members.locator("select[name=role]").last.select_option("viewer")
     members.locator("button", has_text="Add").click()
     page.locator("#members td", has_text="vera").wait_for()
-    shots.step(page, "admin added a viewer")
+    shots.step(page, "admin invited a viewer")
+    assert not vera.memberships.exists()
+    viewer = shots.open(vera)
+    viewer.goto("/accounts/teams/")
+    viewer.locator("#invitations button", has_text="Accept").click()
+    viewer.locator("td", has_text="Team A").wait_for()
+    shots.step(viewer, "viewer accepted the invitation")
     assert vera.memberships.get().role == "viewer"
 
     # 10. vera sees the pending interrupt but cannot decide it, in the page or around it.
-    viewer = shots.open(vera)
     viewer.goto(f"/inbox/{deployment_a.pk}/{indexed_thread}/")
     submit = viewer.locator("#decision-form button[name=step][value=review]")
     submit.wait_for()

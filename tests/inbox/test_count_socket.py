@@ -10,6 +10,7 @@ from django.utils import timezone
 from apps.inbox.events import InboxEvents
 from apps.inbox.models import Interrupt, Kind
 from dashboard.asgi import application
+from tests.fixtures.workers import IN_PROCESS_HOST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,7 +37,7 @@ async def _connect(headers: dict[str, str]) -> WebsocketCommunicator:
     socket = WebsocketCommunicator(
         application,
         "/ws/inbox/",
-        headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        headers=[(k.lower().encode(), v.encode()) for k, v in [IN_PROCESS_HOST, *headers.items()]],
     )
     connected, _ = await socket.connect(timeout=5)
     assert connected

@@ -13,6 +13,7 @@ from apps.runs.events import RunEvents, event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.asgi import application
 from tests.fixtures.runs import create_run
+from tests.fixtures.workers import IN_PROCESS_HOST
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +43,7 @@ async def connect(headers: dict[str, str], run: Run, query: str = "") -> Websock
     socket = WebsocketCommunicator(
         application,
         f"/ws/runs/{run.pk}/{query}",
-        headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        headers=[(k.lower().encode(), v.encode()) for k, v in [IN_PROCESS_HOST, *headers.items()]],
     )
     connected, _ = await socket.connect(timeout=5)
     assert connected
@@ -137,7 +138,9 @@ async def test_it_refuses_anonymous_sockets_and_other_teams(run, charlie, ws_log
         socket = WebsocketCommunicator(
             application,
             f"/ws/runs/{run.pk}/",
-            headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+            headers=[
+                (k.lower().encode(), v.encode()) for k, v in [IN_PROCESS_HOST, *headers.items()]
+            ],
         )
         connected, _ = await socket.connect(timeout=5)
         assert not connected
@@ -148,7 +151,7 @@ async def test_it_refuses_a_foreign_origin(run, alice, ws_login):
     socket = WebsocketCommunicator(
         application,
         f"/ws/runs/{run.pk}/",
-        headers=[(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        headers=[(k.lower().encode(), v.encode()) for k, v in [IN_PROCESS_HOST, *headers.items()]],
     )
     connected, _ = await socket.connect(timeout=5)
     assert not connected

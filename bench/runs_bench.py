@@ -93,6 +93,13 @@ class Stack:
             ALLOWED_HOSTS="127.0.0.1,localhost",
             SECURE_SSL_REDIRECT="false",
             ALLOW_LOOPBACK_DEPLOYMENTS="true",
+            # Production pages name their static files by the manifest collectstatic writes.
+            STATIC_ROOT=str(self.tmp / "static"),
+        )
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+            cwd=BASE,
+            check=True,
         )
         migrated = subprocess.run(
             [sys.executable, "manage.py", "migrate", "-v0", "--skip-checks"], cwd=BASE

@@ -11,9 +11,10 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from apps.accounts.models import Membership, Role, Team
+from apps.accounts.models import Invitation, Membership, Role, Team
 from apps.accounts.services import MembershipError, check_change_role, check_remove_member
 from apps.audit.services import record
+from dashboard.admin_views import ViewOnlyAdmin
 
 if TYPE_CHECKING:
     # The admin and form classes are generic only in the type stubs.
@@ -149,3 +150,13 @@ class MembershipAdmin(MembershipAdminBase):
                     self.message_user(request, str(error), level=messages.ERROR)
                     continue
                 self.delete_model(request, membership)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(ViewOnlyAdmin):
+    """Invitations are made and answered on the console's team pages, where the invited user
+    accepts; here they are only looked at."""
+
+    list_display = ["username", "team", "role", "invited_by", "created_at"]
+    list_filter = ["role", "team"]
+    search_fields = ["username", "team__name"]

@@ -68,13 +68,31 @@ def test_htmx_is_configured_for_the_policy():
     assert '"includeIndicatorStyles": false' in base
 
 
-def _production_env() -> dict[str, str]:
-    return {
+def _production_env(static_root: Path | None = None) -> dict[str, str]:
+    env = {
         # The test's own secrets, so the sessions it makes are valid in the production process.
         "SECRET_KEY": settings.SECRET_KEY,
         "FIELD_ENCRYPTION_KEY": ",".join(settings.FIELD_ENCRYPTION_KEYS),
         "ALLOWED_HOSTS": "127.0.0.1",
     }
+    if static_root is not None:
+        env["STATIC_ROOT"] = str(static_root)
+    return env
+
+
+@pytest.fixture(scope="module")
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """What the image build's collectstatic gathers: production pages name their static files by
+    its manifest."""
+    root = tmp_path_factory.mktemp("static")
+    env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
+        cwd=BASE_DIR,
+        env={**env, **_production_env(root)},
+        check=True,
+    )
+    return root
 
 
 def test_check_deploy_is_clean_in_production_mode():
@@ -91,8 +109,10 @@ def test_check_deploy_is_clean_in_production_mode():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_production_pages_through_daphne_carry_the_policy(start_daphne, ws_login, alice, team_a):
-    _, url = start_daphne(_production_env())
+def test_production_pages_through_daphne_carry_the_policy(
+    start_daphne, ws_login, alice, team_a, collected_static
+):
+    _, url = start_daphne(_production_env(collected_static))
     cookie = ws_login(alice)["Cookie"]
     # Behind the TLS proxy production expects (SECURE_PROXY_SSL_HEADER), so no https redirect.
     proxied = {"X-Forwarded-Proto": "https"}

@@ -857,7 +857,13 @@ class Client:
         timeout: Timeout = None,
     ) -> list[Thread]:
         """Threads matching all filters (metadata/values by JSON containment), newest
-        ``updated_at`` first unless ``sort_by``/``sort_order`` say otherwise."""
+        ``updated_at`` first unless ``sort_by``/``sort_order`` say otherwise.
+
+        ``select`` names the fields wanted; a server that cannot project (Aegra 0.11 answers
+        422) is asked again without it, and whole threads come back (remembered for next time).
+        """
+        if self._server.get("thread_select") == "unsupported":
+            select = None
         body = _compact(
             metadata=metadata,
             values=values,
@@ -870,9 +876,28 @@ class Client:
             select=list(select) if select is not None else None,
             extract=extract,
         )
-        result = await self._http.request(
-            "POST", "/threads/search", json=body, params=params, headers=headers, timeout=timeout
-        )
+        try:
+            result = await self._http.request(
+                "POST",
+                "/threads/search",
+                json=body,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
+        except InputError as error:
+            if select is None or "select" not in error.detail:
+                raise
+            self._server["thread_select"] = "unsupported"
+            del body["select"]
+            result = await self._http.request(
+                "POST",
+                "/threads/search",
+                json=body,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
         return cast("list[Thread]", result)
 
     async def count_threads(
@@ -1070,7 +1095,10 @@ class Client:
     ) -> UpdateStateResponse:
         """Apply ``state_update`` as if ``as_node`` had just run, writing a new checkpoint
         (from ``checkpoint_id`` to fork). ``as_node=<the interrupted node>`` skips that node
-        ("edit and approve"). Returns the new checkpoint: resume or fork from its id."""
+        ("edit and approve"). Returns the new checkpoint: resume or fork from its id.
+        ``as_node="__end__"`` with ``None`` ends the graph there; Aegra 0.11 then still
+        reports the thread ``interrupted`` (its status changes only with runs), while its state
+        has no ``next`` and no interrupts."""
         body = _compact(
             values=state_update,
             as_node=as_node,
@@ -1164,8 +1192,17 @@ class Client:
         last_event_id=...)``. The run id is on ``stream.run_id`` and passed to
         ``on_run_created`` as soon as the response headers arrive.
 
+        ``on_completion`` (stateless runs: ``"delete"`` or ``"keep"`` the temporary thread)
+        and ``strict_resume`` (refuse a ``command.resume`` that answers nothing) are sent as is
+        for servers that read them.
+
         Raises (on first iteration): ``ThreadBusyError`` (409) when the thread has a run in
         flight under ``multitask_strategy="reject"``; ``RunFailedError`` on an ``error`` event.
+
+        Server differences: Aegra 0.11 does not refuse a busy thread under ``"reject"`` (the
+        run is accepted: check ``get_thread_status`` first where that matters), keeps a run's
+        ``metadata`` for tracing only (``list_runs``/``get_run`` do not return it), and reports
+        a failed node as ``"<Type>: execution failed"`` without the exception's message.
         """
         thread_id = _thread_id(thread) if thread is not None else None
         _modes(stream_mode)
@@ -1248,7 +1285,9 @@ class Client:
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Run:
-        """Start a background run and return it (status ``pending``). Never retried blindly."""
+        """Start a background run and return it (status ``pending``). Never retried blindly.
+        ``on_run_created`` is called with its ids. On Aegra 0.11 ``"reject"`` does not refuse
+        a busy thread (see ``stream_run``)."""
         thread_id = _thread_id(thread) if thread is not None else None
         body = self._run_body(
             assistant_id=await self._assistant(assistant_id, thread_id),
@@ -1313,7 +1352,9 @@ class Client:
     ) -> Any:
         """Run to the end (or the next interrupt) and return the final values; a pause adds
         ``"__interrupt__": [...]``. Raises ``RunFailedError`` if the graph raised (unless
-        ``raise_error=False``, which returns ``{"__error__": ...}``)."""
+        ``raise_error=False``, which returns ``{"__error__": ...}``). ``on_run_created`` is
+        called with the run's ids as soon as the response headers arrive. On Aegra 0.11
+        ``"reject"`` does not refuse a busy thread (see ``stream_run``)."""
         thread_id = _thread_id(thread) if thread is not None else None
         body = self._run_body(
             assistant_id=await self._assistant(assistant_id, thread_id),
@@ -1368,7 +1409,7 @@ class Client:
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[Run]:
-        """The thread's runs, newest first."""
+        """The thread's runs, newest first. Aegra 0.11 does not return a run's ``metadata``."""
         query: dict[str, Any] = {"limit": limit, "offset": offset, "status": status}
         if select:
             query["select"] = list(select)

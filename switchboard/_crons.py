@@ -293,9 +293,10 @@ class CronsNamespace:
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> builtins.list[Cron]:
-        """Crons matching every filter given (``assistant_id`` may be a graph name)."""
+        """Crons matching every filter given (``assistant_id`` may be a graph name: it is
+        resolved to its assistant's UUID, which is all the server matches on)."""
         body = _compact(
-            assistant_id=assistant_id,
+            assistant_id=await self._client._assistant_uuid(assistant_id) if assistant_id else None,
             thread_id=_thread_id(thread_id) if thread_id is not None else None,
             enabled=enabled,
             metadata=dict(metadata) if metadata else None,
@@ -322,7 +323,7 @@ class CronsNamespace:
     ) -> int:
         """How many crons match. ``NotSupportedError`` where the server cannot count them."""
         body = _compact(
-            assistant_id=assistant_id,
+            assistant_id=await self._client._assistant_uuid(assistant_id) if assistant_id else None,
             thread_id=_thread_id(thread_id) if thread_id is not None else None,
             metadata=dict(metadata) if metadata else None,
         )

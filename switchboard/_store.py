@@ -3,6 +3,10 @@
 
 Items live under a namespace (a tuple of strings such as ``("users", "alice")``) and a key;
 their value is a JSON object. Written once, async; ``SyncClient.store`` is its blocking twin.
+
+Aegra 0.11 scopes the store per user: what is put under ``("a",)`` is stored, listed and
+returned under ``("users", <user>, "a")`` (``"anonymous"`` without auth), while ``get_item``,
+``delete_item`` and ``search_items`` keep taking the namespace as it was written.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from switchboard._client import QueryParams, Timeout, _compact, _merged
-from switchboard.errors import InputError
+from switchboard.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from switchboard._client import Client
@@ -79,16 +83,23 @@ class StoreNamespace:
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
-    ) -> Item:
-        """The item (``namespace``, ``key``, ``value``, ``created_at``, ``updated_at``);
-        ``NotFoundError`` when there is none."""
+    ) -> Item | None:
+        """The item (``namespace``, ``key``, ``value``, ``created_at``, ``updated_at``), or
+        ``None`` when there is none (`langgraph dev` answers null, Aegra 404: both are None)."""
         query = _compact(
             namespace=".".join(_namespace(namespace)), key=key, refresh_ttl=refresh_ttl
         )
-        result = await self._client._http.request(
-            "GET", "/store/items", params=_merged(query, params), headers=headers, timeout=timeout
-        )
-        return cast("Item", result)
+        try:
+            result = await self._client._http.request(
+                "GET",
+                "/store/items",
+                params=_merged(query, params),
+                headers=headers,
+                timeout=timeout,
+            )
+        except NotFoundError:
+            return None
+        return cast("Item | None", result)
 
     async def delete_item(
         self,

@@ -27,6 +27,9 @@ from switchboard import (
 )
 from tests.contract.conftest import Server
 
+# The first Aegra test of a machine builds Aegra's virtualenv (cached under var/ afterwards).
+pytestmark = pytest.mark.timeout(900)
+
 REFUND = {"customer": "ACME", "amount": 120, "reason": "arrived broken"}
 ACCEPT = [{"type": "accept", "args": None}]
 

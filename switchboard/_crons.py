@@ -119,7 +119,11 @@ class CronsNamespace:
         timeout: Timeout = None,
     ) -> Cron:
         """A cron that starts a run of ``assistant_id`` on a new thread at each ``schedule``
-        tick (``on_run_completed="delete"`` drops that thread afterwards)."""
+        tick (``on_run_completed="delete"`` drops that thread afterwards).
+
+        Returns the cron on `langgraph dev`. Aegra 0.11 starts the first run at once and
+        returns that run instead (it has no ``cron_id``: find the cron with ``search``), unless
+        ``enabled=False``, which returns the cron and starts nothing."""
         body = self._body(
             assistant_id=assistant_id,
             schedule=schedule,
@@ -173,7 +177,8 @@ class CronsNamespace:
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Cron:
-        """A cron that starts a run of ``assistant_id`` on this one thread at each tick."""
+        """A cron that starts a run of ``assistant_id`` on this one thread at each tick. On
+        Aegra 0.11 it also starts the first run at once and returns it (see ``create``)."""
         body = self._body(
             assistant_id=assistant_id,
             schedule=schedule,

@@ -7,7 +7,10 @@ SDK's docstrings that describe it stay true) instead of skipping:
 * Aegra has no ``/ok`` (``health()`` falls back to ``/health``), no ``POST /threads/count``
   (``count_threads`` raises ``NotSupportedError``), does not refuse a run on a busy thread under
   ``multitask_strategy="reject"``, and keeps a thread ``interrupted`` after a state update that
-  ends the graph (its status changes only with runs).
+  ends the graph (its status changes only with runs). It keeps no run metadata, reports failed
+  nodes without their message, cannot project thread searches (``select=``: the SDK asks
+  again without it), starts an enabled cron's first run at creation, and scopes the store
+  per user.
 """
 
 from __future__ import annotations
@@ -248,3 +251,38 @@ def test_reject_on_a_busy_thread(server: Server, client: SyncClient) -> None:
         for run in client.list_runs(thread, limit=10):
             if run["status"] in ("pending", "running"):
                 client.cancel_run(thread, run, wait=False)
+
+
+def test_a_paused_cron_is_made_found_changed_and_deleted(client: SyncClient) -> None:
+    """What the console's crons page will call. ``enabled=False``: Aegra starts a run at once
+    for an enabled cron (and returns the run, not the cron)."""
+    marker = uuid.uuid4().hex
+    cron = client.crons.create(
+        "flaky", "0 0 1 1 *", input={}, metadata={"marker": marker}, enabled=False
+    )
+    try:
+        (found,) = client.crons.search(metadata={"marker": marker})
+        assert found["cron_id"] == cron["cron_id"]
+        assert found["enabled"] is False
+        changed = client.crons.update(cron["cron_id"], schedule="0 0 2 1 *")
+        assert changed["schedule"] == "0 0 2 1 *"
+    finally:
+        client.crons.delete(cron["cron_id"])
+    assert client.crons.search(metadata={"marker": marker}) == []
+
+
+def test_store_items_are_put_found_and_deleted(server: Server, client: SyncClient) -> None:
+    """What the console's Store page will call. Aegra scopes namespaces per user: listed and
+    returned under ("users", <user>, ...), while reads take the namespace as written."""
+    space = ["contract", uuid.uuid4().hex]
+    client.store.put_item(space, "pref", {"colour": "teal"})
+    item = client.store.get_item(space, "pref")
+    assert item is not None
+    assert item["value"] == {"colour": "teal"}
+    found = client.store.search_items(["contract"], filter={"colour": "teal"}, limit=100)
+    assert {"colour": "teal"} in [i["value"] for i in found["items"]]
+    listed = client.store.list_namespaces(limit=1000)["namespaces"]
+    scoped = ["users", "anonymous", *space] if server.is_aegra else space
+    assert scoped in listed
+    client.store.delete_item(space, "pref")
+    assert client.store.get_item(space, "pref") is None

@@ -128,6 +128,13 @@ def test_the_installed_sdk_imports_without_django_and_its_command_asks_for_rich(
     command = _run(env_dir / "bin" / "switchboard", "threads", cwd=tmp_path)
     assert command.returncode == 2
     assert "pip install 'switchboard-langgraph[cli]'" in command.stderr
+    bars = _run(
+        python, "-c",
+        "from switchboard._batch import _progress\n"
+        "try:\n    _progress('rich')\nexcept Exception as error:\n    print(type(error).__name__, error)",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert bars.stdout.startswith("InputError progress='rich' needs rich installed")
 
 
 def test_the_live_sdk_tests_pass_from_the_installed_wheel(

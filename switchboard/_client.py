@@ -602,8 +602,8 @@ class Client:
         self,
         assistant: str | None = None,
         namespace: str | None = None,
-        *,
         recurse: bool = False,
+        *,
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
@@ -722,10 +722,10 @@ class Client:
     async def get_assistant_versions(
         self,
         assistant: str,
-        *,
         metadata: Mapping[str, Any] | None = None,
         limit: int = 10,
         offset: int = 0,
+        *,
         params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
@@ -1047,6 +1047,9 @@ class Client:
         ``checkpoint``). Reads by checkpoint id are immutable and served from a cache."""
         thread_id = _thread_id(thread)
         base = f"/threads/{_seg(thread_id)}/state"
+        if isinstance(checkpoint_id, Mapping):
+            # langgraph_sdk's second positional parameter is the checkpoint dict.
+            checkpoint, checkpoint_id = checkpoint_id, None
         if checkpoint is not None:
             result = await self._http.request(
                 "POST",

@@ -123,6 +123,45 @@ def test_every_langgraph_sdk_method_and_keyword_is_ours_too(
     assert gaps == []
 
 
+def _positional(method: Any) -> list[str]:
+    names = [
+        OUR_NAMES.get(p.name, p.name)
+        for p in inspect.signature(method).parameters.values()
+        if p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    ]
+    # Nobody passes headers= or params= by position.
+    return [n for n in names if n not in ("self", "headers", "params")]
+
+
+# Our seed names and the official ones they stand for.
+OUR_NAMES = {
+    "thread": "thread_id",
+    "run": "run_id",
+    "assistant": "assistant_id",
+    "state_update": "values",
+}
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_arguments_passed_by_position_land_where_langgraph_sdk_puts_them(
+    clients: Any, namespace: str
+) -> None:
+    theirs, ours = clients["async"]
+    wrong = []
+    for name, method in _methods(getattr(theirs, namespace)).items():
+        mine = getattr(getattr(ours, namespace), name, None)
+        if mine is None:
+            continue
+        expected, got = _positional(method), _positional(mine)
+        if (namespace, name) == ("threads", "get_state"):
+            # Ours is (thread, checkpoint_id): a checkpoint dict given second is taken as
+            # the checkpoint (test_an_official_keyword_reaches_the_server...).
+            expected = ["thread_id"]
+        if got[: len(expected)] != expected:
+            wrong.append(f"{namespace}.{name}: {got} != {expected}")
+    assert wrong == []
+
+
 def test_the_listed_differences_are_still_different() -> None:
     """A listed difference that we have since matched must leave the list."""
     client = get_client(url="http://127.0.0.1:9")
@@ -181,6 +220,7 @@ async def test_an_official_keyword_reaches_the_server_as_the_seed_one_would() ->
         await client.threads.get(thread_id="t1", params={"trace": "1"})
         await client.runs.get(thread_id="t1", run_id="r1")
         await client.get_run(thread="t1", run="r1")
+        await client.threads.get_state("t1", {"checkpoint_id": "c1", "checkpoint_ns": ""})
         with pytest.raises(switchboard.InputError, match="both"):
             await client.get_thread(thread="t1", thread_id="t2")
     assert seen == [
@@ -188,6 +228,7 @@ async def test_an_official_keyword_reaches_the_server_as_the_seed_one_would() ->
         ("GET", "/threads/t1", "trace=1"),
         ("GET", "/threads/t1/runs/r1", ""),
         ("GET", "/threads/t1/runs/r1", ""),
+        ("POST", "/threads/t1/state/checkpoint", ""),
     ]
 
 

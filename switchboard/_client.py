@@ -278,7 +278,7 @@ class Client:
         max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Self:
-        """Build a client and check the deployment answers ``GET /ok`` (raises if not)."""
+        """Build a client and check the deployment is up with ``health()`` (raises if not)."""
         client = cls(
             url,
             api_key,

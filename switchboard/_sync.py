@@ -573,7 +573,7 @@ class SyncClient(_SyncBase):
         transport: httpx.AsyncBaseTransport | None = None,
         item_timeout: float | None = 300.0,
     ) -> Self:
-        """Build a client and check the deployment answers ``GET /ok`` (raises if not)."""
+        """Build a client and check the deployment is up with ``health()`` (raises if not)."""
         client = cls(
             url,
             api_key,

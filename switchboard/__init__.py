@@ -1,6 +1,7 @@
 """Switchboard SDK: async and sync clients for LangGraph Server deployments.
 
     from switchboard import Client, SyncClient
+    from switchboard import get_client, get_sync_client  # langgraph_sdk's entry points
 
 ``Client`` is the implementation (async); ``SyncClient`` runs it on a private loop thread.
 Errors form one tree rooted at ``SwitchboardError`` (see ``switchboard.errors``).
@@ -11,6 +12,7 @@ from __future__ import annotations
 from switchboard import errors, types
 from switchboard._batch import BatchProgress, BatchResult
 from switchboard._client import Client
+from switchboard._entry import get_client, get_sync_client
 from switchboard._hitl import (
     InterruptAction,
     InterruptRecord,
@@ -21,6 +23,7 @@ from switchboard._hitl import (
 )
 from switchboard._http import RunStream
 from switchboard._sync import SyncClient, SyncRunStream
+from switchboard._version import __version__
 from switchboard.errors import (
     APIConnectionError,
     APIError,
@@ -31,6 +34,7 @@ from switchboard.errors import (
     GraphNotFoundError,
     InputError,
     NotFoundError,
+    NotSupportedError,
     RateLimitError,
     RedirectError,
     RunFailedError,
@@ -45,8 +49,6 @@ from switchboard.types import (
     StreamPart,
     ThreadStreamMode,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "APIConnectionError",
@@ -64,6 +66,7 @@ __all__ = [
     "InterruptRecord",
     "MultitaskStrategy",
     "NotFoundError",
+    "NotSupportedError",
     "RateLimitError",
     "RedirectError",
     "ResumeComposer",
@@ -80,6 +83,8 @@ __all__ = [
     "ThreadStreamMode",
     "__version__",
     "errors",
+    "get_client",
+    "get_sync_client",
     "interrupts_from_state",
     "is_paused_at_breakpoint",
     "needs_human",

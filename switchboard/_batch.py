@@ -119,10 +119,16 @@ class _TqdmProgress:
 def _progress(kind: Literal["rich", "tqdm"] | BatchProgress | None) -> BatchProgress | None:
     if kind is None:
         return None
-    if kind == "rich":
-        return _RichProgress()
-    if kind == "tqdm":
-        return _TqdmProgress()
+    try:
+        if kind == "rich":
+            return _RichProgress()
+        if kind == "tqdm":
+            return _TqdmProgress()
+    except ModuleNotFoundError as missing:
+        extra = (
+            " (the cli extra: pip install 'switchboard-langgraph[cli]')" if kind == "rich" else ""
+        )
+        raise InputError(f"progress={kind!r} needs {missing.name} installed{extra}") from None
     if isinstance(kind, str):
         raise InputError(
             f"progress must be 'rich', 'tqdm', None or a progress object, not {kind!r}"

@@ -14,10 +14,18 @@ from urllib.parse import quote
 import httpx
 
 from switchboard import _json
+from switchboard._compat import accepts
 from switchboard._errors import run_failed
 from switchboard._hitl import _MISSING, InterruptRecord, ResumeComposer, interrupts_from_state
-from switchboard._http import HttpCore, RunStream
-from switchboard.errors import ConflictError, GraphNotFoundError, InputError
+from switchboard._http import HttpCore, Params, RunStream
+from switchboard.errors import (
+    ConflictError,
+    GraphNotFoundError,
+    InputError,
+    NotFoundError,
+    NotSupportedError,
+    ServerError,
+)
 from switchboard.types import (
     All,
     Assistant,
@@ -48,12 +56,16 @@ from switchboard.types import (
 
 if TYPE_CHECKING:
     from switchboard._batch import BatchProgress, BatchResult
+    from switchboard._crons import CronsNamespace
     from switchboard._namespaces import AssistantsNamespace, RunsNamespace, ThreadsNamespace
+    from switchboard._store import StoreNamespace
 
 StreamModes: TypeAlias = StreamMode | StreamModeName | Sequence[StreamMode | StreamModeName]
 Strategy: TypeAlias = MultitaskStrategy | MultitaskStrategyName
 RunRef: TypeAlias = str | Mapping[str, Any]
 Timeout: TypeAlias = float | httpx.Timeout | None
+OnCompletion: TypeAlias = Literal["delete", "keep"]
+QueryParams: TypeAlias = Params
 
 _STREAM_MODES = frozenset(m.value for m in StreamMode)
 _STRATEGIES = frozenset(m.value for m in MultitaskStrategy)
@@ -121,6 +133,30 @@ def _before(before: str | Mapping[str, Any]) -> dict[str, Any]:
     if checkpoint.get("checkpoint_ns"):
         configurable["checkpoint_ns"] = checkpoint["checkpoint_ns"]
     return {"configurable": configurable}
+
+
+def _merged(query: Mapping[str, Any], params: QueryParams | None) -> dict[str, Any]:
+    """Our query parameters, then the caller's ``params=`` (theirs win)."""
+    return {**query, **params} if params else dict(query)
+
+
+_HEALTH_PATHS = ("/ok", "/health", "/info")
+_HEALTHY = frozenset({"ok", "healthy", "up", "pass"})
+
+
+def _health_answer(path: str, answer: Any) -> dict[str, Any]:
+    if path == "/ok" or not isinstance(answer, dict):
+        return cast("dict[str, Any]", answer)
+    if path == "/health":
+        status = answer.get("status")
+        if answer.get("ok") is not True and str(status).lower() not in _HEALTHY:
+            raise ServerError(f"the deployment reports itself unhealthy at {path}: {answer}")
+    return {**answer, "ok": True}
+
+
+def _unsupported(error: NotSupportedError, feature: str) -> NotSupportedError:
+    error.feature = feature
+    return error
 
 
 def _compact(**fields: Any) -> dict[str, Any]:
@@ -191,6 +227,7 @@ class Client:
         )
         self._view_of: Client | None = None  # set on a with_options view: its owner
         self._assistant_uuids: dict[str, str] = {}
+        self._server: dict[str, str] = {}  # what this server turned out to offer
         self._checkpoints: collections.OrderedDict[tuple[str, str, bool], bytes] = (
             collections.OrderedDict()
         )
@@ -214,6 +251,18 @@ class Client:
 
         return AssistantsNamespace(self)
 
+    @functools.cached_property
+    def crons(self) -> CronsNamespace:
+        from switchboard._crons import CronsNamespace
+
+        return CronsNamespace(self)
+
+    @functools.cached_property
+    def store(self) -> StoreNamespace:
+        from switchboard._store import StoreNamespace
+
+        return StoreNamespace(self)
+
     @classmethod
     async def create(
         cls,
@@ -229,7 +278,7 @@ class Client:
         max_connections: int | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> Self:
-        """Build a client and check the deployment answers ``GET /ok`` (raises if not)."""
+        """Build a client and check the deployment is up with ``health()`` (raises if not)."""
         client = cls(
             url,
             api_key,
@@ -277,6 +326,7 @@ class Client:
         view.assistant_id = self.assistant_id
         view._http = self._http.with_options(max_retries=max_retries, timeout=timeout)
         view._assistant_uuids = self._assistant_uuids
+        view._server = self._server
         view._checkpoints = self._checkpoints
         view._view_of = self
         return view
@@ -348,6 +398,8 @@ class Client:
         after_seconds: float | None,
         durability: Durability | None,
         webhook: str | None,
+        on_completion: OnCompletion | None,
+        strict_resume: bool | None,
         stateful: bool,
     ) -> dict[str, Any]:
         return _compact(
@@ -370,26 +422,63 @@ class Client:
             after_seconds=after_seconds,
             durability=durability,
             webhook=webhook,
+            on_completion=None if stateful else on_completion,
+            strict_resume=strict_resume,
         )
 
     # -- meta --------------------------------------------------------------------------------
 
     async def health(
-        self, *, headers: Mapping[str, str] | None = None, timeout: Timeout = None
+        self,
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> dict[str, Any]:
-        """``GET /ok``: ``{"ok": true, ...}`` when the deployment is up."""
-        return cast(
-            "dict[str, Any]",
-            await self._http.request("GET", "/ok", headers=headers, timeout=timeout),
+        """Is the deployment up? Asks what the server offers, in this order: ``GET /ok``
+        (LangGraph servers), ``GET /health`` (Aegra), ``GET /info``; a 404 or 405 moves on to
+        the next, and the one that answered is remembered for the next call.
+
+        Returns the server's answer with ``"ok": true`` (``/ok`` answers that itself). Raises
+        ``ServerError`` when ``/health`` says the server is not healthy, ``NotFoundError``
+        when none of the three exists (not a LangGraph server), and the usual errors for
+        refused connections, timeouts and keys.
+        """
+        remembered = self._server.get("health")
+        paths = [remembered] if remembered else list(_HEALTH_PATHS)
+        missing: NotFoundError | NotSupportedError | None = None
+        for path in paths:
+            try:
+                answer = await self._http.request(
+                    "GET", path, params=params, headers=headers, timeout=timeout
+                )
+            except (NotFoundError, NotSupportedError) as error:
+                missing = error
+                continue
+            self._server["health"] = path
+            return _health_answer(path, answer)
+        if remembered:  # the server changed under us: ask afresh
+            del self._server["health"]
+            return await self.health(params=params, headers=headers, timeout=timeout)
+        raise NotFoundError(
+            f"{self.url} answers none of {', '.join(_HEALTH_PATHS)}: is it a LangGraph server?",
+            status_code=missing.status_code if missing else None,
+            request_id=missing.request_id if missing else None,
         )
 
     async def info(
-        self, *, headers: Mapping[str, str] | None = None, timeout: Timeout = None
+        self,
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
     ) -> dict[str, Any]:
         """``GET /info``: server version and capability flags."""
         return cast(
             "dict[str, Any]",
-            await self._http.request("GET", "/info", headers=headers, timeout=timeout),
+            await self._http.request(
+                "GET", "/info", params=params, headers=headers, timeout=timeout
+            ),
         )
 
     # -- assistants --------------------------------------------------------------------------
@@ -405,6 +494,7 @@ class Client:
         sort_by: str | None = None,
         sort_order: SortOrder | None = None,
         select: Sequence[str] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[Assistant]:
@@ -419,7 +509,7 @@ class Client:
             select=list(select) if select is not None else None,
         )
         result = await self._http.request(
-            "POST", "/assistants/search", json=body, headers=headers, timeout=timeout
+            "POST", "/assistants/search", json=body, params=params, headers=headers, timeout=timeout
         )
         return cast("list[Assistant]", result)
 
@@ -429,71 +519,92 @@ class Client:
         graph_id: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         name: str | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> int:
+        """How many assistants match. ``NotSupportedError`` where the server cannot count."""
         body = _compact(graph_id=graph_id, metadata=metadata, name=name)
-        result = await self._http.request(
-            "POST", "/assistants/count", json=body, headers=headers, timeout=timeout
-        )
+        try:
+            result = await self._http.request(
+                "POST",
+                "/assistants/count",
+                json=body,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
+        except NotSupportedError as error:
+            raise _unsupported(error, "count_assistants") from None
         return int(result)
 
+    @accepts(assistant_id="assistant")
     async def get_assistant(
         self,
         assistant: str | None = None,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Assistant:
         """An assistant by UUID or graph name (default: the client's assistant)."""
         uuid = await self._assistant_uuid(assistant)
         result = await self._http.request(
-            "GET", f"/assistants/{_seg(uuid)}", headers=headers, timeout=timeout
+            "GET", f"/assistants/{_seg(uuid)}", params=params, headers=headers, timeout=timeout
         )
         return cast("Assistant", result)
 
+    @accepts(assistant_id="assistant")
     async def get_graph(
         self,
         assistant: str | None = None,
         xray: bool | int = False,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> GraphDrawing:
-        """Nodes and edges of the assistant's graph; ``xray`` expands subgraphs."""
-        name = assistant or self.assistant_id
-        if not name:
-            raise InputError("no assistant: pass one, or build the Client with assistant_id=...")
+        """Nodes and edges of the assistant's graph; ``xray`` expands subgraphs. A graph name
+        is resolved to its assistant's UUID first (Aegra takes only UUIDs here)."""
+        uuid = await self._assistant_uuid(assistant)
         xray_param = str(xray).lower() if isinstance(xray, bool) else xray
         result = await self._http.request(
             "GET",
-            f"/assistants/{_seg(name)}/graph",
-            params={"xray": xray_param},
+            f"/assistants/{_seg(uuid)}/graph",
+            params=_merged({"xray": xray_param}, params),
             headers=headers,
             timeout=timeout,
         )
         return cast("GraphDrawing", result)
 
+    @accepts(assistant_id="assistant")
     async def get_schemas(
         self,
         assistant: str | None = None,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> GraphSchemas:
         """Input, output, state, config and context JSON Schemas of the assistant's graph."""
         uuid = await self._assistant_uuid(assistant)
         result = await self._http.request(
-            "GET", f"/assistants/{_seg(uuid)}/schemas", headers=headers, timeout=timeout
+            "GET",
+            f"/assistants/{_seg(uuid)}/schemas",
+            params=params,
+            headers=headers,
+            timeout=timeout,
         )
         return cast("GraphSchemas", result)
 
+    @accepts(assistant_id="assistant")
     async def get_subgraphs(
         self,
         assistant: str | None = None,
         namespace: str | None = None,
-        *,
         recurse: bool = False,
+        *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> dict[str, GraphSchemas]:
@@ -502,9 +613,157 @@ class Client:
         if namespace:
             path += f"/{_seg(namespace)}"
         result = await self._http.request(
-            "GET", path, params={"recurse": str(recurse).lower()}, headers=headers, timeout=timeout
+            "GET",
+            path,
+            params=_merged({"recurse": str(recurse).lower()}, params),
+            headers=headers,
+            timeout=timeout,
         )
         return cast("dict[str, GraphSchemas]", result)
+
+    async def create_assistant(
+        self,
+        graph_id: str | None,
+        config: Config | None = None,
+        *,
+        context: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        assistant_id: str | None = None,
+        if_exists: IfExists | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> Assistant:
+        """A new assistant (version 1) of graph ``graph_id`` with its own config, context and
+        metadata. With your own ``assistant_id`` and ``if_exists="do_nothing"`` it is
+        idempotent (and retried as such)."""
+        body = _compact(
+            graph_id=graph_id,
+            config=dict(config) if config is not None else None,
+            context=dict(context) if context is not None else None,
+            metadata=dict(metadata) if metadata is not None else None,
+            assistant_id=assistant_id,
+            if_exists=if_exists,
+            name=name,
+            description=description,
+        )
+        result = await self._http.request(
+            "POST",
+            "/assistants",
+            json=body,
+            params=params,
+            headers=headers,
+            timeout=timeout,
+            idempotent=bool(assistant_id and if_exists == "do_nothing"),
+        )
+        return cast("Assistant", result)
+
+    @accepts(assistant_id="assistant")
+    async def update_assistant(
+        self,
+        assistant: str,
+        *,
+        graph_id: str | None = None,
+        config: Config | None = None,
+        context: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> Assistant:
+        """Write a new version of the assistant (the server makes it the latest); fields left
+        ``None`` keep their value."""
+        uuid = await self._assistant_uuid(assistant)
+        body = _compact(
+            graph_id=graph_id,
+            config=dict(config) if config is not None else None,
+            context=dict(context) if context is not None else None,
+            metadata=dict(metadata) if metadata is not None else None,
+            name=name,
+            description=description,
+        )
+        result = await self._http.request(
+            "PATCH",
+            f"/assistants/{_seg(uuid)}",
+            json=body,
+            params=params,
+            headers=headers,
+            timeout=timeout,
+        )
+        return cast("Assistant", result)
+
+    @accepts(assistant_id="assistant")
+    async def delete_assistant(
+        self,
+        assistant: str,
+        *,
+        delete_threads: bool = False,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> None:
+        """Delete the assistant (and, with ``delete_threads=True``, its threads)."""
+        uuid = await self._assistant_uuid(assistant)
+        query = {"delete_threads": True} if delete_threads else {}
+        await self._http.request(
+            "DELETE",
+            f"/assistants/{_seg(uuid)}",
+            params=_merged(query, params) or None,
+            headers=headers,
+            timeout=timeout,
+        )
+        self._assistant_uuids.pop(assistant, None)
+
+    @accepts(assistant_id="assistant")
+    async def get_assistant_versions(
+        self,
+        assistant: str,
+        metadata: Mapping[str, Any] | None = None,
+        limit: int = 10,
+        offset: int = 0,
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> list[Assistant]:
+        """The assistant's versions, newest first."""
+        uuid = await self._assistant_uuid(assistant)
+        body = _compact(metadata=metadata, limit=limit, offset=offset)
+        result = await self._http.request(
+            "POST",
+            f"/assistants/{_seg(uuid)}/versions",
+            json=body,
+            params=params,
+            headers=headers,
+            timeout=timeout,
+        )
+        return cast("list[Assistant]", result)
+
+    @accepts(assistant_id="assistant")
+    async def set_latest_assistant_version(
+        self,
+        assistant: str,
+        version: int,
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> Assistant:
+        """Make ``version`` the one runs use (roll back, or forward again)."""
+        uuid = await self._assistant_uuid(assistant)
+        result = await self._http.request(
+            "POST",
+            f"/assistants/{_seg(uuid)}/latest",
+            json={"version": version},
+            params=params,
+            headers=headers,
+            timeout=timeout,
+        )
+        return cast("Assistant", result)
 
     # -- threads -----------------------------------------------------------------------------
 
@@ -516,11 +775,14 @@ class Client:
         if_exists: IfExists | None = None,
         graph_id: str | None = None,
         ttl: int | Mapping[str, Any] | None = None,
+        supersteps: Sequence[Mapping[str, Any]] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Thread:
         """Create a thread. With your own ``thread_id`` and ``if_exists="do_nothing"`` the call
-        is idempotent (and retried as such)."""
+        is idempotent (and retried as such). ``ttl`` in minutes (or ``{"ttl", "strategy"}``);
+        ``supersteps`` pre-populates its history (``[{"updates": [{"values", "as_node"}]}]``)."""
         meta = dict(metadata or {})
         if graph_id:
             meta["graph_id"] = graph_id
@@ -529,39 +791,52 @@ class Client:
             thread_id=thread_id,
             if_exists=if_exists,
             ttl={"ttl": ttl, "strategy": "delete"} if isinstance(ttl, int) else ttl,
+            supersteps=[dict(step) for step in supersteps] if supersteps is not None else None,
         )
         result = await self._http.request(
             "POST",
             "/threads",
             json=body,
+            params=params,
             headers=headers,
             timeout=timeout,
             idempotent=bool(thread_id and if_exists == "do_nothing"),
         )
         return cast("Thread", result)
 
+    @accepts(thread_id="thread")
     async def get_thread(
         self,
         thread: ThreadRef,
         *,
+        include: Sequence[str] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Thread:
+        """The thread; ``include=["ttl"]`` adds its time to live."""
+        query = {"include": ",".join(include)} if include else {}
         result = await self._http.request(
-            "GET", f"/threads/{_seg(_thread_id(thread))}", headers=headers, timeout=timeout
+            "GET",
+            f"/threads/{_seg(_thread_id(thread))}",
+            params=_merged(query, params) or None,
+            headers=headers,
+            timeout=timeout,
         )
         return cast("Thread", result)
 
+    @accepts(thread_id="thread")
     async def get_thread_status(
         self,
         thread: ThreadRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> ThreadStatus:
         """``idle`` | ``busy`` | ``interrupted`` | ``error``. Tell a pending human decision from
         a breakpoint with ``needs_human(thread)`` / ``is_paused_at_breakpoint(thread)``."""
-        thread_data = await self.get_thread(thread, headers=headers, timeout=timeout)
+        thread_data = await self.get_thread(thread, params=params, headers=headers, timeout=timeout)
         return thread_data["status"]
 
     async def search_threads(
@@ -577,11 +852,18 @@ class Client:
         sort_order: SortOrder | None = None,
         select: Sequence[str] | None = None,
         extract: Mapping[str, str] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[Thread]:
         """Threads matching all filters (metadata/values by JSON containment), newest
-        ``updated_at`` first unless ``sort_by``/``sort_order`` say otherwise."""
+        ``updated_at`` first unless ``sort_by``/``sort_order`` say otherwise.
+
+        ``select`` names the fields wanted; a server that cannot project (Aegra 0.11 answers
+        422) is asked again without it, and whole threads come back (remembered for next time).
+        """
+        if self._server.get("thread_select") == "unsupported":
+            select = None
         body = _compact(
             metadata=metadata,
             values=values,
@@ -594,9 +876,28 @@ class Client:
             select=list(select) if select is not None else None,
             extract=extract,
         )
-        result = await self._http.request(
-            "POST", "/threads/search", json=body, headers=headers, timeout=timeout
-        )
+        try:
+            result = await self._http.request(
+                "POST",
+                "/threads/search",
+                json=body,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
+        except InputError as error:
+            if select is None or "select" not in error.detail:
+                raise
+            self._server["thread_select"] = "unsupported"
+            del body["select"]
+            result = await self._http.request(
+                "POST",
+                "/threads/search",
+                json=body,
+                params=params,
+                headers=headers,
+                timeout=timeout,
+            )
         return cast("list[Thread]", result)
 
     async def count_threads(
@@ -605,64 +906,110 @@ class Client:
         metadata: Mapping[str, Any] | None = None,
         values: Mapping[str, Any] | None = None,
         status: ThreadStatus | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> int:
-        """The real total (``X-Pagination-Total`` on search is not one)."""
+        """The real total (``X-Pagination-Total`` on search is not one). Raises
+        ``NotSupportedError`` (``feature="count_threads"``) where the server has no count
+        endpoint (Aegra 0.11 answers 405): show the page without a total there."""
         body = _compact(metadata=metadata, values=values, status=status)
-        result = await self._http.request(
-            "POST", "/threads/count", json=body, headers=headers, timeout=timeout
-        )
+        try:
+            result = await self._http.request(
+                "POST", "/threads/count", json=body, params=params, headers=headers, timeout=timeout
+            )
+        except NotSupportedError as error:
+            raise _unsupported(error, "count_threads") from None
         return int(result)
 
+    @accepts(thread_id="thread")
     async def update_thread_metadata(
         self,
         thread: ThreadRef,
         metadata: Mapping[str, Any],
         *,
+        ttl: int | Mapping[str, Any] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Thread:
-        """Shallow-merge ``metadata`` into the thread's metadata."""
+        """Shallow-merge ``metadata`` into the thread's metadata (and set its ``ttl``, in
+        minutes). Returns the updated thread."""
+        body = _compact(
+            metadata=dict(metadata),
+            ttl={"ttl": ttl, "strategy": "delete"} if isinstance(ttl, int) else ttl,
+        )
         result = await self._http.request(
             "PATCH",
             f"/threads/{_seg(_thread_id(thread))}",
-            json={"metadata": dict(metadata)},
+            json=body,
+            params=params,
             headers=headers,
             timeout=timeout,
         )
         return cast("Thread", result)
 
+    @accepts(thread_id="thread")
     async def delete_thread(
         self,
         thread: ThreadRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> None:
         await self._http.request(
-            "DELETE", f"/threads/{_seg(_thread_id(thread))}", headers=headers, timeout=timeout
+            "DELETE",
+            f"/threads/{_seg(_thread_id(thread))}",
+            params=params,
+            headers=headers,
+            timeout=timeout,
         )
 
+    @accepts(thread_id="thread")
     async def copy_thread(
         self,
         thread: ThreadRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Thread:
         """A new thread with this one's metadata and full checkpoint history."""
         result = await self._http.request(
-            "POST", f"/threads/{_seg(_thread_id(thread))}/copy", headers=headers, timeout=timeout
+            "POST",
+            f"/threads/{_seg(_thread_id(thread))}/copy",
+            params=params,
+            headers=headers,
+            timeout=timeout,
         )
         return cast("Thread", result)
 
+    async def prune_threads(
+        self,
+        thread_ids: Sequence[str],
+        strategy: Literal["delete", "keep_latest"] = "delete",
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> dict[str, Any]:
+        """Delete these threads (``"delete"``), or keep only their latest checkpoint
+        (``"keep_latest"``). Returns the server's answer, e.g. ``{"pruned_count": 2}``."""
+        body = {"thread_ids": list(thread_ids), "strategy": strategy}
+        result = await self._http.request(
+            "POST", "/threads/prune", json=body, params=params, headers=headers, timeout=timeout
+        )
+        return cast("dict[str, Any]", result)
+
+    @accepts(thread_id="thread", stream_mode="stream_modes")
     def join_thread_stream(
         self,
         thread: ThreadRef,
         *,
         stream_modes: Sequence[ThreadStreamMode | str] = ("run_modes",),
         last_event_id: str | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> RunStream:
@@ -671,11 +1018,11 @@ class Client:
         Sends ``stream_modes`` (plural, comma-separated: what the server reads, gotcha 10).
         Events carry ids; a dropped connection is rejoined after ``last_event_id``.
         """
-        modes = [str(m) for m in stream_modes]
+        modes = [stream_modes] if isinstance(stream_modes, str) else [str(m) for m in stream_modes]
         return self._http.stream(
             "GET",
             f"/threads/{_seg(_thread_id(thread))}/stream",
-            params={"stream_modes": ",".join(modes)},
+            params=_merged({"stream_modes": ",".join(modes)}, params),
             headers=headers,
             timeout=timeout,
             last_event_id=last_event_id,
@@ -684,6 +1031,7 @@ class Client:
 
     # -- state -------------------------------------------------------------------------------
 
+    @accepts(thread_id="thread")
     async def get_thread_state(
         self,
         thread: ThreadRef,
@@ -691,6 +1039,7 @@ class Client:
         *,
         checkpoint: Checkpoint | Mapping[str, Any] | None = None,
         subgraphs: bool = False,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> ThreadState:
@@ -698,19 +1047,23 @@ class Client:
         ``checkpoint``). Reads by checkpoint id are immutable and served from a cache."""
         thread_id = _thread_id(thread)
         base = f"/threads/{_seg(thread_id)}/state"
+        if isinstance(checkpoint_id, Mapping):
+            # langgraph_sdk's second positional parameter is the checkpoint dict.
+            checkpoint, checkpoint_id = checkpoint_id, None
         if checkpoint is not None:
             result = await self._http.request(
                 "POST",
                 f"{base}/checkpoint",
                 json={"checkpoint": dict(checkpoint), "subgraphs": subgraphs},
+                params=params,
                 headers=headers,
                 timeout=timeout,
             )
             return cast("ThreadState", result)
-        params = {"subgraphs": str(subgraphs).lower()}
+        query = _merged({"subgraphs": str(subgraphs).lower()}, params)
         if checkpoint_id is None:
             result = await self._http.request(
-                "GET", base, params=params, headers=headers, timeout=timeout
+                "GET", base, params=query, headers=headers, timeout=timeout
             )
             return cast("ThreadState", result)
         key = (thread_id, checkpoint_id, subgraphs)
@@ -719,7 +1072,7 @@ class Client:
             raw = await self._http.request_bytes(
                 "GET",
                 f"{base}/{_seg(checkpoint_id)}",
-                params=params,
+                params=query,
                 headers=headers,
                 timeout=timeout,
             )
@@ -730,6 +1083,7 @@ class Client:
             self._checkpoints.move_to_end(key)
         return cast("ThreadState", _json.loads(raw))
 
+    @accepts(thread_id="thread", values="state_update")
     async def update_thread_state(
         self,
         thread: ThreadRef,
@@ -738,12 +1092,16 @@ class Client:
         checkpoint_id: str | None = None,
         *,
         checkpoint: Checkpoint | Mapping[str, Any] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> UpdateStateResponse:
         """Apply ``state_update`` as if ``as_node`` had just run, writing a new checkpoint
         (from ``checkpoint_id`` to fork). ``as_node=<the interrupted node>`` skips that node
-        ("edit and approve"). Returns the new checkpoint: resume or fork from its id."""
+        ("edit and approve"). Returns the new checkpoint: resume or fork from its id.
+        ``as_node="__end__"`` with ``None`` ends the graph there; Aegra 0.11 then still
+        reports the thread ``interrupted`` (its status changes only with runs), while its state
+        has no ``next`` and no interrupts."""
         body = _compact(
             values=state_update,
             as_node=as_node,
@@ -756,11 +1114,13 @@ class Client:
             "POST",
             f"/threads/{_seg(_thread_id(thread))}/state",
             json=body,
+            params=params,
             headers=headers,
             timeout=timeout,
         )
         return cast("UpdateStateResponse", result)
 
+    @accepts(thread_id="thread")
     async def get_state_history(
         self,
         thread: ThreadRef,
@@ -769,6 +1129,7 @@ class Client:
         before: str | Mapping[str, Any] | None = None,
         filter: Mapping[str, Any] | None = None,
         checkpoint: Checkpoint | Mapping[str, Any] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[ThreadState]:
@@ -784,6 +1145,7 @@ class Client:
             "POST",
             f"/threads/{_seg(_thread_id(thread))}/history",
             json=body,
+            params=params,
             headers=headers,
             timeout=timeout,
         )
@@ -791,6 +1153,7 @@ class Client:
 
     # -- runs --------------------------------------------------------------------------------
 
+    @accepts(thread_id="thread")
     def stream_run(
         self,
         thread: ThreadRef | None,
@@ -815,7 +1178,10 @@ class Client:
         after_seconds: float | None = None,
         durability: Durability | None = None,
         webhook: str | None = None,
+        on_completion: OnCompletion | None = None,
+        strict_resume: bool | None = None,
         on_run_created: Callable[[RunCreated], None] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> RunStream:
@@ -829,8 +1195,17 @@ class Client:
         last_event_id=...)``. The run id is on ``stream.run_id`` and passed to
         ``on_run_created`` as soon as the response headers arrive.
 
+        ``on_completion`` (stateless runs: ``"delete"`` or ``"keep"`` the temporary thread)
+        and ``strict_resume`` (refuse a ``command.resume`` that answers nothing) are sent as is
+        for servers that read them.
+
         Raises (on first iteration): ``ThreadBusyError`` (409) when the thread has a run in
         flight under ``multitask_strategy="reject"``; ``RunFailedError`` on an ``error`` event.
+
+        Server differences: Aegra 0.11 does not refuse a busy thread under ``"reject"`` (the
+        run is accepted: check ``get_thread_status`` first where that matters), keeps a run's
+        ``metadata`` for tracing only (``list_runs``/``get_run`` do not return it), and reports
+        a failed node as ``"<Type>: execution failed"`` without the exception's message.
         """
         thread_id = _thread_id(thread) if thread is not None else None
         _modes(stream_mode)
@@ -854,6 +1229,8 @@ class Client:
             "after_seconds": after_seconds,
             "durability": durability,
             "webhook": webhook,
+            "on_completion": on_completion,
+            "strict_resume": strict_resume,
             "stateful": thread_id is not None,
         }
         runs = f"/threads/{_seg(thread_id)}/runs" if thread_id else "/runs"
@@ -866,13 +1243,14 @@ class Client:
                 stream.retarget(json=body)
                 return
             run = await self._http.request(
-                "POST", runs, json=body, headers=headers, timeout=timeout
+                "POST", runs, json=body, params=params, headers=headers, timeout=timeout
             )
             stream.switch_to_join(run["thread_id"], run["run_id"])
 
         return self._http.stream(
             "POST",
             f"{runs}/stream",
+            params=params,
             headers=headers,
             timeout=timeout,
             resumable=stream_resumable or is_background,
@@ -880,6 +1258,7 @@ class Client:
             prepare=prepare,
         )
 
+    @accepts(thread_id="thread")
     async def create_run(
         self,
         thread: ThreadRef | None,
@@ -902,10 +1281,16 @@ class Client:
         after_seconds: float | None = None,
         durability: Durability | None = None,
         webhook: str | None = None,
+        on_completion: OnCompletion | None = None,
+        strict_resume: bool | None = None,
+        on_run_created: Callable[[RunCreated], None] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Run:
-        """Start a background run and return it (status ``pending``). Never retried blindly."""
+        """Start a background run and return it (status ``pending``). Never retried blindly.
+        ``on_run_created`` is called with its ids. On Aegra 0.11 ``"reject"`` does not refuse
+        a busy thread (see ``stream_run``)."""
         thread_id = _thread_id(thread) if thread is not None else None
         body = self._run_body(
             assistant_id=await self._assistant(assistant_id, thread_id),
@@ -927,12 +1312,19 @@ class Client:
             after_seconds=after_seconds,
             durability=durability,
             webhook=webhook,
+            on_completion=on_completion,
+            strict_resume=strict_resume,
             stateful=thread_id is not None,
         )
         path = f"/threads/{_seg(thread_id)}/runs" if thread_id else "/runs"
-        result = await self._http.request("POST", path, json=body, headers=headers, timeout=timeout)
+        result = await self._http.request(
+            "POST", path, json=body, params=params, headers=headers, timeout=timeout
+        )
+        if on_run_created is not None:
+            on_run_created(RunCreated(run_id=result["run_id"], thread_id=result.get("thread_id")))
         return cast("Run", result)
 
+    @accepts(thread_id="thread")
     async def wait_run(
         self,
         thread: ThreadRef | None,
@@ -953,13 +1345,19 @@ class Client:
         after_seconds: float | None = None,
         durability: Durability | None = None,
         webhook: str | None = None,
+        on_completion: OnCompletion | None = None,
+        strict_resume: bool | None = None,
         raise_error: bool = True,
+        on_run_created: Callable[[RunCreated], None] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Any:
         """Run to the end (or the next interrupt) and return the final values; a pause adds
         ``"__interrupt__": [...]``. Raises ``RunFailedError`` if the graph raised (unless
-        ``raise_error=False``, which returns ``{"__error__": ...}``)."""
+        ``raise_error=False``, which returns ``{"__error__": ...}``). ``on_run_created`` is
+        called with the run's ids as soon as the response headers arrive. On Aegra 0.11
+        ``"reject"`` does not refuse a busy thread (see ``stream_run``)."""
         thread_id = _thread_id(thread) if thread is not None else None
         body = self._run_body(
             assistant_id=await self._assistant(assistant_id, thread_id),
@@ -981,10 +1379,19 @@ class Client:
             after_seconds=after_seconds,
             durability=durability,
             webhook=webhook,
+            on_completion=on_completion,
+            strict_resume=strict_resume,
             stateful=thread_id is not None,
         )
         path = f"/threads/{_seg(thread_id)}/runs/wait" if thread_id else "/runs/wait"
-        result, created = await self._http.wait(path, json=body, headers=headers, timeout=timeout)
+        result, created = await self._http.wait(
+            path,
+            json=body,
+            params=params,
+            headers=headers,
+            timeout=timeout,
+            on_run_created=on_run_created,
+        )
         if not raise_error:
             return result
         run_id = created["run_id"] if created else None
@@ -992,6 +1399,7 @@ class Client:
             result, thread_id or (created["thread_id"] if created else None), run_id
         )
 
+    @accepts(thread_id="thread")
     async def list_runs(
         self,
         thread: ThreadRef,
@@ -1000,38 +1408,43 @@ class Client:
         offset: int = 0,
         status: str | None = None,
         select: Sequence[str] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[Run]:
-        """The thread's runs, newest first."""
-        params: dict[str, Any] = {"limit": limit, "offset": offset, "status": status}
+        """The thread's runs, newest first. Aegra 0.11 does not return a run's ``metadata``."""
+        query: dict[str, Any] = {"limit": limit, "offset": offset, "status": status}
         if select:
-            params["select"] = list(select)
+            query["select"] = list(select)
         result = await self._http.request(
             "GET",
             f"/threads/{_seg(_thread_id(thread))}/runs",
-            params=params,
+            params=_merged(query, params),
             headers=headers,
             timeout=timeout,
         )
         return cast("list[Run]", result)
 
+    @accepts(thread_id="thread", run_id="run")
     async def get_run(
         self,
         thread: ThreadRef,
         run: RunRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Run:
         result = await self._http.request(
             "GET",
             f"/threads/{_seg(_thread_id(thread))}/runs/{_seg(_run_id(run))}",
+            params=params,
             headers=headers,
             timeout=timeout,
         )
         return cast("Run", result)
 
+    @accepts(thread_id="thread", run_id="run")
     async def cancel_run(
         self,
         thread: ThreadRef,
@@ -1039,6 +1452,7 @@ class Client:
         *,
         wait: bool = False,
         action: CancelAction = "interrupt",
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Any:
@@ -1047,16 +1461,18 @@ class Client:
         return await self._http.request(
             "POST",
             f"/threads/{_seg(_thread_id(thread))}/runs/{_seg(_run_id(run))}/cancel",
-            params={"wait": int(wait), "action": action},
+            params=_merged({"wait": int(wait), "action": action}, params),
             headers=headers,
             timeout=timeout,
         )
 
+    @accepts(thread_id="thread", run_id="run")
     async def join_run(
         self,
         thread: ThreadRef,
         run: RunRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Any:
@@ -1065,11 +1481,13 @@ class Client:
         result = await self._http.request(
             "GET",
             f"/threads/{_seg(thread_id)}/runs/{_seg(run_id)}/join",
+            params=params,
             headers=headers,
             timeout=timeout,
         )
         return _raise_run_error(result, thread_id, run_id)
 
+    @accepts(thread_id="thread", run_id="run")
     def join_stream(
         self,
         thread: ThreadRef,
@@ -1078,56 +1496,109 @@ class Client:
         last_event_id: str | None = None,
         stream_mode: StreamModes | None = None,
         cancel_on_disconnect: bool = False,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> RunStream:
         """Follow a run that is already going: from ``last_event_id`` (resumable runs replay
         what came after it; ``"0-0"`` replays everything), or from now on otherwise.
         ``stream_mode`` filters, sent as one JSON array string (what the server reads)."""
-        params: dict[str, Any] = {}
+        query: dict[str, Any] = {}
         if cancel_on_disconnect:
-            params["cancel_on_disconnect"] = "true"
+            query["cancel_on_disconnect"] = "true"
         if stream_mode is not None:
-            params["stream_mode"] = _json.dumps(_modes(stream_mode)).decode()
+            query["stream_mode"] = _json.dumps(_modes(stream_mode)).decode()
         return self._http.stream(
             "GET",
             f"/threads/{_seg(_thread_id(thread))}/runs/{_seg(_run_id(run))}/stream",
-            params=params or None,
+            params=_merged(query, params) or None,
             headers=headers,
             timeout=timeout,
             last_event_id=last_event_id,
         )
 
+    @accepts(thread_id="thread", run_id="run")
     async def delete_run(
         self,
         thread: ThreadRef,
         run: RunRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> None:
         await self._http.request(
             "DELETE",
             f"/threads/{_seg(_thread_id(thread))}/runs/{_seg(_run_id(run))}",
+            params=params,
+            headers=headers,
+            timeout=timeout,
+        )
+
+    async def create_runs(
+        self,
+        payloads: Sequence[Mapping[str, Any]],
+        *,
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> list[Run]:
+        """Start several stateless background runs in one request (``POST /runs/batch``);
+        each payload is a run body (``assistant_id``, ``input``, ...). Never retried blindly."""
+        body = [{k: v for k, v in payload.items() if v is not None} for payload in payloads]
+        result = await self._http.request(
+            "POST", "/runs/batch", json=body, params=params, headers=headers, timeout=timeout
+        )
+        return cast("list[Run]", result)
+
+    @accepts(thread_id="thread")
+    async def cancel_runs(
+        self,
+        thread: ThreadRef | None = None,
+        run_ids: Sequence[str] | None = None,
+        status: Literal["pending", "running", "all"] | None = None,
+        *,
+        action: CancelAction = "interrupt",
+        params: QueryParams | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Timeout = None,
+    ) -> None:
+        """Cancel many runs at once: these ``run_ids`` (of ``thread``), or every run of
+        ``status`` (optionally only on ``thread``)."""
+        body = _compact(
+            thread_id=_thread_id(thread) if thread is not None else None,
+            run_ids=list(run_ids) if run_ids is not None else None,
+            status=status,
+        )
+        await self._http.request(
+            "POST",
+            "/runs/cancel",
+            json=body,
+            params=_merged({"action": action}, params),
             headers=headers,
             timeout=timeout,
         )
 
     # -- human in the loop -------------------------------------------------------------------
 
+    @accepts(thread_id="thread")
     async def get_interrupts(
         self,
         thread: ThreadRef,
         *,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> list[InterruptRecord]:
         """The interrupts waiting for a human, normalised (legacy | middleware | generic).
         Empty when the thread is paused at a static breakpoint."""
         thread_id = _thread_id(thread)
-        state = await self.get_thread_state(thread_id, headers=headers, timeout=timeout)
+        state = await self.get_thread_state(
+            thread_id, params=params, headers=headers, timeout=timeout
+        )
         return interrupts_from_state(cast("Mapping[str, Any]", state), thread_id=thread_id)
 
+    @accepts(thread_id="thread")
     async def resume(
         self,
         thread: ThreadRef,
@@ -1139,6 +1610,7 @@ class Client:
         update: Mapping[str, Any] | None = None,
         config: Config | None = None,
         metadata: Mapping[str, Any] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> Any:
@@ -1151,7 +1623,9 @@ class Client:
         has moved on from the checkpoint the operator saw. Returns the run's final values.
         """
         thread_id = _thread_id(thread)
-        state = await self.get_thread_state(thread_id, headers=headers, timeout=timeout)
+        state = await self.get_thread_state(
+            thread_id, params=params, headers=headers, timeout=timeout
+        )
         records = interrupts_from_state(cast("Mapping[str, Any]", state), thread_id=thread_id)
         checkpoint = state.get("checkpoint")
         current = checkpoint["checkpoint_id"] if checkpoint else None
@@ -1171,12 +1645,14 @@ class Client:
             assistant_id=assistant_id or self.assistant_id or metadata_assistant,
             config=config,
             metadata=metadata,
+            params=params,
             headers=headers,
             timeout=timeout,
         )
 
     # -- batch -------------------------------------------------------------------------------
 
+    @accepts(assistant_id="assistant")
     async def run_batch(
         self,
         inputs: Iterable[Any],

@@ -14,6 +14,7 @@ from switchboard.errors import (
     GraphNotFoundError,
     InputError,
     NotFoundError,
+    NotSupportedError,
     RateLimitError,
     RedirectError,
     RunFailedError,
@@ -89,6 +90,8 @@ def error_for_status(
         return GraphNotFoundError(message, **kwargs)
     if status in (400, 413, 422):
         return InputError(message, **kwargs)
+    if status in (405, 501):
+        return NotSupportedError(message, **kwargs)
     if status == 429:
         err = RateLimitError(message, **kwargs)
         err.retry_after = parse_retry_after(headers)

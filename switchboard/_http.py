@@ -28,6 +28,7 @@ from switchboard import _json
 from switchboard._errors import error_for_status, run_failed
 from switchboard._retry import Pacer, RetryPolicy, TransportFailure, is_idempotent
 from switchboard._sse import SSEDecoder, _as_text, decode_data
+from switchboard._version import __version__
 from switchboard.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -39,7 +40,7 @@ from switchboard.types import RunCreated, StreamPart
 Params: TypeAlias = Mapping[str, str | int | float | bool | list[str] | None]
 TimeoutArg: TypeAlias = float | httpx.Timeout | None
 
-_USER_AGENT = "switchboard-sdk/0.1"
+_USER_AGENT = f"switchboard-langgraph/{__version__}"
 _new_part = tuple.__new__
 _RUN_PATH = re.compile(r"(?:/threads/(?P<thread_id>[^/]+))?/runs/(?P<run_id>[^/?#]+)")
 _TERMINAL_EVENTS = frozenset({"error", "end"})
@@ -442,16 +443,20 @@ class HttpCore:
         path: str,
         *,
         json: Any,
+        params: Params | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: TimeoutArg = None,
+        on_run_created: Callable[[RunCreated], None] | None = None,
     ) -> tuple[Any, RunCreated | None]:
         """POST a ``/wait`` run and return ``(final values, run)``. If the connection drops
         while the server holds the response open, rejoin the run at its ``Location``
         (``.../join``) instead of failing: the run itself goes on without us."""
         response = await self.send(
-            "POST", path, json=json, headers=headers, timeout=timeout, stream=True
+            "POST", path, json=json, params=params, headers=headers, timeout=timeout, stream=True
         )
         created = _run_from_location(response.headers.get("content-location"))
+        if created is not None and on_run_created is not None:
+            on_run_created(created)
         location = response.headers.get("location")
         try:
             content = await response.aread()

@@ -1,7 +1,10 @@
 """``client.threads`` / ``client.runs`` / ``client.assistants``: the official ``langgraph_sdk``
-method names over the same ``Client`` methods (no second implementation).
+method names over the same ``Client`` methods (no second implementation). ``client.crons`` and
+``client.store`` live in ``_crons`` and ``_store``.
 
-Run methods keep the official positional order ``(thread, assistant_id, *, input=...)``.
+Run methods keep the official positional order ``(thread_id, assistant_id, *, input=...)``;
+every method takes ``langgraph_sdk``'s keyword names (``thread_id=``, ``run_id=``,
+``assistant_id=``, ``values=``) as well as ours (``thread=``, ``run=``, ``assistant=``).
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypedDict, TypeVa
 
 from switchboard._client import (
     Client,
+    OnCompletion,
+    QueryParams,
     Strategy,
     StreamModes,
     Timeout,
 )
+from switchboard._compat import accepts
 from switchboard.types import (
     All,
     Checkpoint,
@@ -66,6 +72,9 @@ class _CommonRunOptions(TypedDict, total=False):
     after_seconds: float | None
     durability: Durability | None
     webhook: str | None
+    on_completion: OnCompletion | None
+    strict_resume: bool | None
+    params: QueryParams | None
     headers: Mapping[str, str] | None
     timeout: Timeout
 
@@ -74,6 +83,7 @@ class CreateRunOptions(_CommonRunOptions, total=False):
     stream_mode: StreamModes | None
     stream_subgraphs: bool
     stream_resumable: bool
+    on_run_created: Callable[[RunCreated], None] | None
 
 
 class StreamRunOptions(_CommonRunOptions, total=False):
@@ -88,6 +98,7 @@ class StreamRunOptions(_CommonRunOptions, total=False):
 class WaitRunOptions(_CommonRunOptions, total=False):
     on_disconnect: DisconnectMode | None
     raise_error: bool
+    on_run_created: Callable[[RunCreated], None] | None
 
 
 class ThreadsNamespace(_Namespace):
@@ -101,7 +112,9 @@ class ThreadsNamespace(_Namespace):
     get_state = _alias(Client.get_thread_state)
     update_state = _alias(Client.update_thread_state)
     join_stream = _alias(Client.join_thread_stream)
+    prune = _alias(Client.prune_threads)
 
+    @accepts(thread_id="thread")
     async def get_history(
         self,
         thread: ThreadRef,
@@ -110,6 +123,7 @@ class ThreadsNamespace(_Namespace):
         before: str | Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         checkpoint: Checkpoint | Mapping[str, Any] | None = None,
+        params: QueryParams | None = None,
         headers: Mapping[str, str] | None = None,
         timeout: Timeout = None,
     ) -> builtins.list[ThreadState]:
@@ -120,12 +134,14 @@ class ThreadsNamespace(_Namespace):
             before=before,
             filter=metadata,
             checkpoint=checkpoint,
+            params=params,
             headers=headers,
             timeout=timeout,
         )
 
 
 class RunsNamespace(_Namespace):
+    @accepts(thread_id="thread")
     def stream(
         self,
         thread: ThreadRef | None,
@@ -134,6 +150,7 @@ class RunsNamespace(_Namespace):
     ) -> RunStream:
         return self._client.stream_run(thread, assistant_id=assistant_id, **options)
 
+    @accepts(thread_id="thread")
     async def create(
         self,
         thread: ThreadRef | None,
@@ -142,6 +159,7 @@ class RunsNamespace(_Namespace):
     ) -> Run:
         return await self._client.create_run(thread, assistant_id=assistant_id, **options)
 
+    @accepts(thread_id="thread")
     async def wait(
         self,
         thread: ThreadRef | None,
@@ -156,6 +174,8 @@ class RunsNamespace(_Namespace):
     join_stream = _alias(Client.join_stream)
     delete = _alias(Client.delete_run)
     list = _alias(Client.list_runs)
+    create_batch = _alias(Client.create_runs)
+    cancel_many = _alias(Client.cancel_runs)
 
 
 class AssistantsNamespace(_Namespace):
@@ -165,6 +185,11 @@ class AssistantsNamespace(_Namespace):
     get_graph = _alias(Client.get_graph)
     get_schemas = _alias(Client.get_schemas)
     get_subgraphs = _alias(Client.get_subgraphs)
+    create = _alias(Client.create_assistant)
+    update = _alias(Client.update_assistant)
+    delete = _alias(Client.delete_assistant)
+    get_versions = _alias(Client.get_assistant_versions)
+    set_latest = _alias(Client.set_latest_assistant_version)
 
 
 __all__ = [

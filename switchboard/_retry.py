@@ -30,6 +30,7 @@ _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _READ_POSTS = re.compile(
     r"^/(?:threads|assistants|runs/crons|store/items)/(?:search|count)$"
     r"|^/threads/[^/]+/(?:history|state/checkpoint)$"
+    r"|^/store/namespaces$|^/assistants/[^/]+/versions$"
 )
 
 

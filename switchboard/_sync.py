@@ -36,9 +36,11 @@ import httpx
 
 from switchboard import _json
 from switchboard._client import Client
+from switchboard._crons import CronsNamespace
 from switchboard._http import RunStream
 from switchboard._namespaces import AssistantsNamespace, RunsNamespace, ThreadsNamespace
 from switchboard._sse import _as_text, decode_data
+from switchboard._store import StoreNamespace
 from switchboard.errors import APITimeoutError, SwitchboardError
 from switchboard.types import StreamPart
 
@@ -422,6 +424,7 @@ class SyncThreadsNamespace(_SyncNamespace):
     update_state = _sync(ThreadsNamespace.update_state)
     get_history = _sync(ThreadsNamespace.get_history)
     join_stream = _sync_stream(ThreadsNamespace.join_stream)
+    prune = _sync(ThreadsNamespace.prune)
 
 
 class SyncRunsNamespace(_SyncNamespace):
@@ -435,6 +438,8 @@ class SyncRunsNamespace(_SyncNamespace):
     join_stream = _sync_stream(RunsNamespace.join_stream)
     delete = _sync(RunsNamespace.delete)
     list = _sync(RunsNamespace.list)
+    create_batch = _sync(RunsNamespace.create_batch)
+    cancel_many = _sync(RunsNamespace.cancel_many)
 
 
 class SyncAssistantsNamespace(_SyncNamespace):
@@ -445,6 +450,30 @@ class SyncAssistantsNamespace(_SyncNamespace):
     get_graph = _sync(AssistantsNamespace.get_graph)
     get_schemas = _sync(AssistantsNamespace.get_schemas)
     get_subgraphs = _sync(AssistantsNamespace.get_subgraphs)
+    create = _sync(AssistantsNamespace.create)
+    update = _sync(AssistantsNamespace.update)
+    delete = _sync(AssistantsNamespace.delete)
+    get_versions = _sync(AssistantsNamespace.get_versions)
+    set_latest = _sync(AssistantsNamespace.set_latest)
+
+
+class SyncCronsNamespace(_SyncNamespace):
+    _attr = "crons"
+    create = _sync(CronsNamespace.create)
+    create_for_thread = _sync(CronsNamespace.create_for_thread)
+    update = _sync(CronsNamespace.update)
+    delete = _sync(CronsNamespace.delete)
+    search = _sync(CronsNamespace.search)
+    count = _sync(CronsNamespace.count)
+
+
+class SyncStoreNamespace(_SyncNamespace):
+    _attr = "store"
+    put_item = _sync(StoreNamespace.put_item)
+    get_item = _sync(StoreNamespace.get_item)
+    delete_item = _sync(StoreNamespace.delete_item)
+    search_items = _sync(StoreNamespace.search_items)
+    list_namespaces = _sync(StoreNamespace.list_namespaces)
 
 
 class SyncClient(_SyncBase):
@@ -544,7 +573,7 @@ class SyncClient(_SyncBase):
         transport: httpx.AsyncBaseTransport | None = None,
         item_timeout: float | None = 300.0,
     ) -> Self:
-        """Build a client and check the deployment answers ``GET /ok`` (raises if not)."""
+        """Build a client and check the deployment is up with ``health()`` (raises if not)."""
         client = cls(
             url,
             api_key,
@@ -592,6 +621,14 @@ class SyncClient(_SyncBase):
     def assistants(self) -> SyncAssistantsNamespace:
         return SyncAssistantsNamespace(self)
 
+    @functools.cached_property
+    def crons(self) -> SyncCronsNamespace:
+        return SyncCronsNamespace(self)
+
+    @functools.cached_property
+    def store(self) -> SyncStoreNamespace:
+        return SyncStoreNamespace(self)
+
     def __enter__(self) -> Self:
         return self
 
@@ -613,6 +650,11 @@ class SyncClient(_SyncBase):
     get_graph = _sync(Client.get_graph)
     get_schemas = _sync(Client.get_schemas)
     get_subgraphs = _sync(Client.get_subgraphs)
+    create_assistant = _sync(Client.create_assistant)
+    update_assistant = _sync(Client.update_assistant)
+    delete_assistant = _sync(Client.delete_assistant)
+    get_assistant_versions = _sync(Client.get_assistant_versions)
+    set_latest_assistant_version = _sync(Client.set_latest_assistant_version)
     create_thread = _sync(Client.create_thread)
     get_thread = _sync(Client.get_thread)
     get_thread_status = _sync(Client.get_thread_status)
@@ -621,6 +663,7 @@ class SyncClient(_SyncBase):
     update_thread_metadata = _sync(Client.update_thread_metadata)
     delete_thread = _sync(Client.delete_thread)
     copy_thread = _sync(Client.copy_thread)
+    prune_threads = _sync(Client.prune_threads)
     join_thread_stream = _sync_stream(Client.join_thread_stream)
     get_thread_state = _sync(Client.get_thread_state)
     update_thread_state = _sync(Client.update_thread_state)
@@ -634,6 +677,8 @@ class SyncClient(_SyncBase):
     join_run = _sync(Client.join_run)
     join_stream = _sync_stream(Client.join_stream)
     delete_run = _sync(Client.delete_run)
+    create_runs = _sync(Client.create_runs)
+    cancel_runs = _sync(Client.cancel_runs)
     get_interrupts = _sync(Client.get_interrupts)
     resume = _sync(Client.resume)
     run_batch = _sync(Client.run_batch)

@@ -9,6 +9,7 @@
     └── APIError                   everything else on the wire
         ├── RedirectError          3xx: never followed; ``location`` says where it pointed
         ├── NotFoundError          404 on threads / runs
+        ├── NotSupportedError      405 / 501: this server lacks the endpoint (``feature`` names it)
         ├── ConflictError          409
         │   └── ThreadBusyError    409 because the thread has a run in flight
         ├── RateLimitError         429
@@ -35,6 +36,7 @@ __all__ = [
     "GraphNotFoundError",
     "InputError",
     "NotFoundError",
+    "NotSupportedError",
     "RateLimitError",
     "RedirectError",
     "RunFailedError",
@@ -153,6 +155,19 @@ class RedirectError(APIError):
 
 class NotFoundError(APIError):
     """404 on a thread, run or checkpoint."""
+
+
+class NotSupportedError(APIError):
+    """405 / 501: this server does not offer the endpoint (e.g. ``POST /threads/count`` on
+    Aegra). ``feature`` names the call (``"count_threads"``) so a caller can say, in a
+    sentence, what this deployment cannot do, and carry on without it."""
+
+    feature: str | None = None
+
+    def __str__(self) -> str:
+        if self.feature:
+            return f"this server does not support {self.feature} ({self.detail})"
+        return super().__str__()
 
 
 class ConflictError(APIError):

@@ -39,7 +39,9 @@ __all__ = [
 
 
 class StreamMode(enum.StrEnum):
-    """What a run stream carries (contract §5.2). ``tools``/``lifecycle`` are v2-only."""
+    """What a run stream carries (contract §5.2). ``tools`` (tool calls starting, streaming,
+    ending) and ``lifecycle`` (the run's and subgraphs' start and end) need langgraph-api
+    ≥ 0.16 with a local graph; Aegra 0.11 does not emit them."""
 
     VALUES = "values"
     UPDATES = "updates"
@@ -50,6 +52,8 @@ class StreamMode(enum.StrEnum):
     TASKS = "tasks"
     CHECKPOINTS = "checkpoints"
     DEBUG = "debug"
+    TOOLS = "tools"
+    LIFECYCLE = "lifecycle"
 
 
 class MultitaskStrategy(enum.StrEnum):
@@ -79,6 +83,8 @@ StreamModeName: TypeAlias = Literal[
     "tasks",
     "checkpoints",
     "debug",
+    "tools",
+    "lifecycle",
 ]
 MultitaskStrategyName: TypeAlias = Literal["reject", "rollback", "interrupt", "enqueue"]
 ThreadStatus: TypeAlias = Literal["idle", "busy", "interrupted", "error"]

@@ -78,7 +78,7 @@ class AwaitableSync:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._target, name)
-        if name in ("threads", "runs", "assistants"):
+        if name in ("threads", "runs", "assistants", "crons", "store"):
             return AwaitableSync(attr)
         if not callable(attr):
             return attr

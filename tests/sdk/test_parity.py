@@ -12,14 +12,24 @@ import pytest
 
 import switchboard
 from switchboard import Client, SyncClient
+from switchboard._crons import CronsNamespace
 from switchboard._namespaces import AssistantsNamespace, RunsNamespace, ThreadsNamespace
-from switchboard._sync import SyncAssistantsNamespace, SyncRunsNamespace, SyncThreadsNamespace
+from switchboard._store import StoreNamespace
+from switchboard._sync import (
+    SyncAssistantsNamespace,
+    SyncCronsNamespace,
+    SyncRunsNamespace,
+    SyncStoreNamespace,
+    SyncThreadsNamespace,
+)
 
 PAIRS = [
     (Client, SyncClient),
     (ThreadsNamespace, SyncThreadsNamespace),
     (RunsNamespace, SyncRunsNamespace),
     (AssistantsNamespace, SyncAssistantsNamespace),
+    (CronsNamespace, SyncCronsNamespace),
+    (StoreNamespace, SyncStoreNamespace),
 ]
 
 
@@ -134,6 +144,7 @@ def test_the_public_names_are_exactly_these() -> None:
             "InterruptRecord",
             "MultitaskStrategy",
             "NotFoundError",
+            "NotSupportedError",
             "RateLimitError",
             "RedirectError",
             "ResumeComposer",
@@ -150,6 +161,8 @@ def test_the_public_names_are_exactly_these() -> None:
             "ThreadStreamMode",
             "__version__",
             "errors",
+            "get_client",
+            "get_sync_client",
             "interrupts_from_state",
             "is_paused_at_breakpoint",
             "needs_human",

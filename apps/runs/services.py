@@ -6,7 +6,6 @@ only once that transaction has committed, so a relay never looks for a run that 
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any, Literal, TypeAlias
 
@@ -20,9 +19,8 @@ from apps.deployments.models import Deployment
 from apps.runs import lease
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import Kind, Run, Status
-from switchboard.errors import NotFoundError, SwitchboardError
-
-log = logging.getLogger(__name__)
+from apps.runs.relay import cancel_upstream
+from apps.runs.tasks import relay_run
 
 RunKind: TypeAlias = Literal["input", "resume", "fork", "rerun"]
 CancelAction: TypeAlias = Literal["interrupt", "rollback"]
@@ -96,8 +94,6 @@ def do_start_run(
     once) and the deployment creates it with the run. Raises ``PermissionDenied`` or
     ``RunRefused``.
     """
-    from apps.runs.tasks import relay_run
-
     modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
     check_start_run(
         user=user,
@@ -189,26 +185,3 @@ def do_cancel_run(
     if end is not None:
         return "Run cancelled before it started."
     return cancel_upstream(run.pk)
-
-
-def cancel_upstream(run_id: int) -> str:
-    """Ask the deployment to cancel the run's upstream run, if it is known yet (the relay asks
-    again as soon as it learns the id). Returns a message for the operator."""
-    from apps.deployments.clients import sync_client_for
-
-    run = Run.objects.select_related("deployment").get(pk=run_id)
-    if not run.upstream_run_id:
-        return "Cancel requested: the run is being started and will be cancelled at once."
-    try:
-        sync_client_for(run.deployment).cancel_run(
-            run.thread_id,
-            run.upstream_run_id,
-            wait=False,
-            action="rollback" if run.cancel_requested == "rollback" else "interrupt",
-        )
-    except NotFoundError:
-        return "The deployment no longer has this run."
-    except SwitchboardError as error:
-        log.warning("run %s: cancel failed: %s", run_id, error)
-        return f"Cancel requested, but the deployment answered: {error}"
-    return "Cancel sent to the deployment."

@@ -1,15 +1,13 @@
-"""What the inbox calls into the team workflow (the inbox imports this module lazily, inside
-its functions, so neither app imports the other at load time).
+"""The team workflow's checks on a decision, registered on the inbox's hooks in
+``WorkflowConfig.ready()`` (so the inbox never imports the workflow).
 
-- ``before_decision(...)``: from ``apps.inbox.services.do_decide`` once the resume is composed
-  (so the values are final and valid) and before its transaction. Refuses, with a sentence:
-  an item someone else has claimed (``ClaimedByOther``); a decision the team's approval rules
-  reserve to a stronger role (``PermissionDenied`` naming it); and, for a decision a rule marks
-  risky, records the first approval and stops there (``AwaitingSecondApproval``), or refuses the
-  same person approving twice (``SameApproverTwice``). The second distinct approver of the
-  same values passes, and the inbox sends the resume.
-- ``item_appeared(team_id)``: on commit of a sync that opened items; queues their
-  notifications at once instead of at the next beat.
+- ``before_decision(...)``: once the resume is composed (so the values are final and valid) and
+  before its transaction. Refuses, with a sentence: an item someone else has claimed
+  (``ClaimedByOther``); a decision the team's approval rules reserve to a stronger role
+  (``PermissionDenied`` naming it); and, for a decision a rule marks risky, records the first
+  approval and stops there (``AwaitingSecondApproval``), or refuses the same person approving
+  twice (``SameApproverTwice``). The second distinct approver of the same values passes, and the
+  inbox sends the resume.
 
 Deciding releases the claim, completes the approval and settles the deadline through a
 ``post_save`` receiver on the inbox's ``Decision`` (``receivers.py``), so the inbox need not
@@ -18,27 +16,29 @@ call anything for that.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Role
-from apps.accounts.permissions import AnyUser, role_in
+from apps.accounts.permissions import AnyUser, is_system, role_in, user_id
 from apps.audit.services import record
 from apps.deployments.models import Deployment
+from apps.inbox.errors import InboxRefused
 from apps.inbox.models import Interrupt
-from apps.inbox.services import InboxRefused
 from apps.workflow.actions import decision_types, fingerprint
 from apps.workflow.models import Approval, ApprovalRule
 from apps.workflow.selectors import live_claims, rules_matching, waiting_approvals
-from apps.workflow.services import format_when, is_system, user_id
-
-log = logging.getLogger(__name__)
 
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
+
+
+def format_when(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
 
 
 class ClaimedByOther(InboxRefused):
@@ -182,20 +182,3 @@ def before_decision(
     if risky:
         summary = ", ".join(f"{kind} {tool}" for tool, kind in choices)
         check_four_eyes(user, rows, {r.pk: resume_values.get(r.pk) for r in rows}, summary)
-
-
-def item_appeared(team_id: int) -> None:
-    """Queue notifications for the team's new items now. Never raises for the broker's sake:
-    the beat sweep announces them a little later anyway."""
-    from kombu.exceptions import OperationalError
-
-    from apps.workflow.tasks import notify_new_items
-
-    try:
-        notify_new_items.delay([team_id])
-    except OperationalError:
-        log.warning(
-            "could not enqueue notifications for team %s; the beat sweep will",
-            team_id,
-            exc_info=True,
-        )

@@ -12,7 +12,11 @@ class InboxConfig(AppConfig):
     def ready(self) -> None:
         # Django runs ready() once the models are loaded: the modules below import models, so
         # this is the one place they can be imported from an AppConfig.
-        from apps.inbox import receivers
+        from apps.gate import gate
+        from apps.inbox import receivers, services
 
         # Threads read by the index sync or a relay bring the inbox's records up to date.
         threads_seen.connect(receivers.threads_seen, dispatch_uid="inbox-threads-seen")
+        # Mandatory comments, and the items a run or a state edit would settle, on every intent.
+        gate.register_rule(services.comment_rule)
+        gate.register_items(services.pending_items)

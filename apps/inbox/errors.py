@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 from django.utils import timezone
 
+from apps.gate.gate import Refused
 from apps.inbox.models import Decision
 
 
-class InboxRefused(Exception):
+class InboxRefused(Refused):
     """The action cannot be taken as asked; the message says why, for the operator."""
 
 

@@ -28,12 +28,11 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts.permissions import AnyUser, require
+from apps.accounts.permissions import Action, AnyUser, require
 from apps.audit.services import record
-from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.selectors import check_writable
-from apps.inbox import hooks
+from apps.gate.gate import Intent, pass_through, update_thread_state
 from apps.inbox.errors import AlreadyDecided, InboxRefused, StaleDecision, decided_message
 from apps.inbox.events import InboxEvents
 from apps.inbox.models import Decision, InboxPolicy, Interrupt, Kind, Status
@@ -44,7 +43,7 @@ from apps.inbox.records import (
 )
 from apps.inbox.selectors import comment_required, decisions_on
 from apps.runs.selectors import live_thread_keys
-from apps.runs.services import RunRefused, do_start_run
+from apps.runs.services import RunRefused, create_run
 from apps.threads.selectors import threads_for
 from switchboard import InputError, ResumeComposer, SwitchboardError
 
@@ -222,7 +221,7 @@ def _audit_decision(
 
 def _start_resume(**kwargs: Any) -> Any:
     try:
-        return do_start_run(**kwargs)
+        return create_run(**kwargs)
     except RunRefused as error:
         raise InboxRefused(str(error)) from None
 
@@ -290,6 +289,62 @@ def _winner_after_race(rows: list[Interrupt]) -> AlreadyDecided:
     return AlreadyDecided("Someone else decided at the same moment: reload the thread.")
 
 
+@dataclass
+class _Reading:
+    """What a decision is about, read before the gate's rules: the records the form named, the
+    thread as the deployment has it now, and whether it moved on (the stale-decision guard)."""
+
+    rows: list[Interrupt]
+    snap: Snapshot
+    stale: StaleDecision | None = None
+
+    def guard(self) -> None:
+        if self.stale is not None:
+            raise self.stale
+
+
+def _read(
+    deployment: Deployment,
+    thread_id: str,
+    checkpoint_id: str,
+    interrupt_ids: Sequence[str],
+    rows: list[Interrupt] | None = None,
+    snap: Snapshot | None = None,
+) -> _Reading:
+    rows = _form_rows(deployment, thread_id, checkpoint_id, interrupt_ids) if rows is None else rows
+    snap = read_snapshot(deployment, thread_id) if snap is None else snap
+    try:
+        _check_not_decided(rows)
+        check_fresh(snap, checkpoint_id, interrupt_ids, rows)
+    except StaleDecision as stale:
+        return _Reading(rows, snap, stale)
+    return _Reading(rows, snap)
+
+
+def _intent(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    action: str,
+    decision: str,
+    thread_id: str,
+    comment: str,
+    request: HttpRequest | None,
+    permission: Action = "decide",
+) -> Intent:
+    return Intent(
+        actor=user,
+        deployment=deployment,
+        action=action,
+        permission=permission,
+        refusal=InboxRefused,
+        decision=decision,
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+    )
+
+
 def do_decide(
     *,
     user: AnyUser,
@@ -302,89 +357,108 @@ def do_decide(
     comment: str = "",
     request: HttpRequest | None = None,
 ) -> Outcome:
-    """Decide the interrupts pending on a thread and resume it as a live run.
+    """Decide the interrupts pending on a thread and resume it as a live run, through the gate.
 
     ``answers`` give one answer per interrupt record (decided together, by id when several are
     pending); or ``raw`` gives the whole resume value. Raises ``PermissionDenied``,
     ``StaleDecision`` (``AlreadyDecided``) or ``InboxRefused``; nothing reaches the deployment
     unless it returns.
     """
-    check_decision_allowed(user, deployment)
-    check_comment(deployment, comment)
-    rows = _form_rows(deployment, thread_id, checkpoint_id, interrupt_ids)
-    if any(r.kind == Kind.BREAKPOINT for r in rows):
-        raise InboxRefused("A breakpoint has nothing to answer: continue the thread instead.")
-    _check_not_decided(rows)
-    snap = read_snapshot(deployment, thread_id)
-    check_fresh(snap, checkpoint_id, interrupt_ids, rows)
-    by_pk = {r.pk: r for r in rows}
-    if raw is not _MISSING:
-        payload, values = compose_resume(snap, raw=raw)
-        make = {
-            r.pk: {
-                "summary": "raw resume value",
-                "answer": raw,
-                "resume_value": values.get(r.interrupt_id),
-            }
-            for r in rows
-            if r.interrupt_id in values
-        }
-        action = Decision.Action.RAW
-        decided_rows = [r for r in rows if r.pk in make]
-    else:
-        unknown = [a.interrupt_pk for a in answers if a.interrupt_pk not in by_pk]
-        if unknown or not answers:
-            raise InboxRefused("Give an answer for each interrupt shown.")
-        payload, values = compose_resume(
-            snap, answers={by_pk[a.interrupt_pk].interrupt_id: a.value for a in answers}
-        )
-        make = {
-            a.interrupt_pk: {
-                "summary": a.summary[:300],
-                "answer": a.value,
-                "resume_value": values.get(by_pk[a.interrupt_pk].interrupt_id),
-                "original": a.original,
-                "edited": a.edited,
-                "diff": a.diff,
-            }
-            for a in answers
-        }
-        action = Decision.Action.ANSWER
-        decided_rows = [by_pk[a.interrupt_pk] for a in answers]
-    # Claims, approval rules and four-eyes belong to the team workflow, which registers them as
-    # hooks. Outside the transaction below, so a first approval it records stands.
-    hooks.before_decision(
+    intent = _intent(
         user=user,
         deployment=deployment,
-        rows=decided_rows,
-        resume_values={pk: fields.get("resume_value") for pk, fields in make.items()},
-        action=str(action),
+        action="inbox.decide",
+        decision=str(Decision.Action.RAW if raw is not _MISSING else Decision.Action.ANSWER),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
     )
-    assistant_id = _assistant_for(snap, rows)
-    try:
-        with transaction.atomic():
-            locked = _locked(decided_rows)
-            run = _start_resume(
-                user=user,
-                deployment=deployment,
-                thread_id=thread_id,
-                kind="resume",
-                command={"resume": payload},
-                assistant_id=assistant_id,
-                request=request,
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        reading = _read(deployment, thread_id, checkpoint_id, interrupt_ids)
+        rows, snap = reading.rows, reading.snap
+        if any(r.kind == Kind.BREAKPOINT for r in rows):
+            raise InboxRefused("A breakpoint has nothing to answer: continue the thread instead.")
+        intent.guard = reading.guard
+        intent.items = rows
+        if reading.stale is not None:
+            return  # nothing to compose against: the guard refuses after the rules
+        by_pk = {r.pk: r for r in rows}
+        if raw is not _MISSING:
+            payload, values = compose_resume(snap, raw=raw)
+            make = {
+                r.pk: {
+                    "summary": "raw resume value",
+                    "answer": raw,
+                    "resume_value": values.get(r.interrupt_id),
+                }
+                for r in rows
+                if r.interrupt_id in values
+            }
+            decided = [r for r in rows if r.pk in make]
+        else:
+            unknown = [a.interrupt_pk for a in answers if a.interrupt_pk not in by_pk]
+            if unknown or not answers:
+                raise InboxRefused("Give an answer for each interrupt shown.")
+            payload, values = compose_resume(
+                snap, answers={by_pk[a.interrupt_pk].interrupt_id: a.value for a in answers}
             )
-            decisions = _write_decisions(
-                user=user,
-                rows=locked,
-                action=action,
-                make=make,
-                comment=comment,
-                run=run,
-                request=request,
-            )
-    except IntegrityError:
-        raise _winner_after_race(decided_rows) from None
-    return Outcome(decisions=decisions, run=run)
+            make = {
+                a.interrupt_pk: {
+                    "summary": a.summary[:300],
+                    "answer": a.value,
+                    "resume_value": values.get(by_pk[a.interrupt_pk].interrupt_id),
+                    "original": a.original,
+                    "edited": a.edited,
+                    "diff": a.diff,
+                }
+                for a in answers
+            }
+            decided = [by_pk[a.interrupt_pk] for a in answers]
+        intent.items = decided
+        intent.values = {pk: fields.get("resume_value") for pk, fields in make.items()}
+        intent.payloads = [payload]
+        intent.detail = {"checkpoint_id": checkpoint_id, "resume": payload}
+        plan.update(payload=payload, make=make, rows=decided, snap=snap, all_rows=rows)
+
+    def send() -> Outcome:
+        decided: list[Interrupt] = plan["rows"]
+        try:
+            with transaction.atomic():
+                locked = _locked(decided)
+                run = _start_resume(
+                    user=user,
+                    deployment=deployment,
+                    thread_id=thread_id,
+                    kind="resume",
+                    command={"resume": plan["payload"]},
+                    assistant_id=_assistant_for(plan["snap"], plan["all_rows"]),
+                    request=request,
+                )
+                decisions = _write_decisions(
+                    user=user,
+                    rows=locked,
+                    action=Decision.Action(intent.decision),
+                    make=plan["make"],
+                    comment=comment,
+                    run=run,
+                    request=request,
+                )
+        except IntegrityError:
+            raise _winner_after_race(decided) from None
+        return Outcome(decisions=decisions, run=run)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
+
+
+def _described(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "run_id": outcome.run.pk if outcome.run is not None else None,
+        "decisions": [d.pk for d in outcome.decisions],
+        "checkpoint_id": outcome.checkpoint_id or None,
+    }
 
 
 def do_continue(
@@ -397,39 +471,54 @@ def do_continue(
     request: HttpRequest | None = None,
 ) -> Outcome:
     """Continue a thread paused at a static breakpoint: a run with no input, as a live run."""
-    check_decision_allowed(user, deployment)
-    check_comment(deployment, comment)
-    rows = _form_rows(deployment, thread_id, checkpoint_id, [""])
-    _check_not_decided(rows)
-    snap = read_snapshot(deployment, thread_id)
-    check_fresh(snap, checkpoint_id, [""], rows)
-    assistant_id = _assistant_for(snap, rows)
-    try:
-        with transaction.atomic():
-            locked = _locked(rows)
-            # A plain run with no input and no checkpoint continues from the thread's head.
-            run = _start_resume(
-                user=user,
-                deployment=deployment,
-                thread_id=thread_id,
-                kind="rerun",
-                input=None,
-                assistant_id=assistant_id,
-                request=request,
-            )
-            summary = f"continue ({', '.join(snap.next_nodes)})"
-            decisions = _write_decisions(
-                user=user,
-                rows=locked,
-                action=Decision.Action.CONTINUE,
-                make={r.pk: {"summary": summary} for r in locked},
-                comment=comment,
-                run=run,
-                request=request,
-            )
-    except IntegrityError:
-        raise _winner_after_race(rows) from None
-    return Outcome(decisions=decisions, run=run)
+    intent = _intent(
+        user=user,
+        deployment=deployment,
+        action="inbox.continue",
+        decision=str(Decision.Action.CONTINUE),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+    )
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        reading = _read(deployment, thread_id, checkpoint_id, [""])
+        intent.items, intent.guard = reading.rows, reading.guard
+        intent.detail = {"checkpoint_id": checkpoint_id}
+        plan.update(reading=reading)
+
+    def send() -> Outcome:
+        reading: _Reading = plan["reading"]
+        try:
+            with transaction.atomic():
+                locked = _locked(reading.rows)
+                # A plain run with no input and no checkpoint continues from the thread's head.
+                run = _start_resume(
+                    user=user,
+                    deployment=deployment,
+                    thread_id=thread_id,
+                    kind="rerun",
+                    input=None,
+                    assistant_id=_assistant_for(reading.snap, reading.rows),
+                    request=request,
+                )
+                summary = f"continue ({', '.join(reading.snap.next_nodes)})"
+                decisions = _write_decisions(
+                    user=user,
+                    rows=locked,
+                    action=Decision.Action.CONTINUE,
+                    make={r.pk: {"summary": summary} for r in locked},
+                    comment=comment,
+                    run=run,
+                    request=request,
+                )
+        except IntegrityError:
+            raise _winner_after_race(reading.rows) from None
+        return Outcome(decisions=decisions, run=run)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
 
 
 def _new_checkpoint(response: Mapping[str, Any]) -> str:
@@ -466,89 +555,123 @@ def do_edit_state(
 
     ``head_checkpoint_id`` + ``interrupt_ids`` are what the form saw at the head; when the edit
     is made at the head they are checked like a decision (stale guard, one decision per
-    interrupt) and the records they name are closed by this edit.
+    interrupt) and the records they name are closed by this edit. Whatever it names, the items
+    waiting on the thread meet the workflow's rules: an edit can do what a decision does.
     """
-    require(user, "operate", deployment)
-    check_writable(deployment)
-    check_comment(deployment, comment)
-    if values is not None and not isinstance(values, dict | list):
-        raise InboxRefused(
-            "The state update must be a JSON object (keys to write), a list, or null."
-        )
-    if _live_run_on(deployment, thread_id):
-        raise InboxRefused(
-            "A run is in progress on this thread: wait for it, or cancel it, before editing its state."
-        )
-    snap = read_snapshot(deployment, thread_id)
-    at_head = checkpoint_id == snap.checkpoint_id
-    rows: list[Interrupt] = []
-    if head_checkpoint_id:
-        ids = list(interrupt_ids) or ([""] if snap.at_breakpoint else [])
-        if ids:
-            rows = _form_rows(deployment, thread_id, head_checkpoint_id, ids)
-            _check_not_decided(rows)
-        check_fresh(snap, head_checkpoint_id, ids if ids else snap.interrupt_ids, rows)
-    assistant_id = _assistant_for(snap, rows)
-    client = sync_client_for(deployment)
-    try:
-        with transaction.atomic():
-            locked = _locked(rows) if rows and at_head else []
-            try:
-                response = client.update_thread_state(
-                    thread_id, values, as_node=as_node or None, checkpoint_id=checkpoint_id or None
-                )
-            except SwitchboardError as error:
-                raise InboxRefused(f"The deployment refused the state update: {error}") from None
-            new_checkpoint = _new_checkpoint(response)
-            record(
-                actor=user,
-                action="inbox.update_state",
-                target=_state_target(user, deployment, thread_id),
-                team_id=deployment.team_id,
-                deployment_id=deployment.pk,
-                before={
-                    "thread_id": thread_id,
-                    "checkpoint_id": checkpoint_id,
-                    "head": snap.checkpoint_id,
-                },
-                after={
-                    "values": values,
-                    "as_node": as_node or None,
-                    "new_checkpoint_id": new_checkpoint,
-                    "then_continue": then_continue,
-                },
-                reason=comment,
-                request=request,
+    intent = _intent(
+        user=user,
+        deployment=deployment,
+        action="inbox.edit_state",
+        decision=str(Decision.Action.EDIT_STATE),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+        permission="operate",
+    )
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        if values is not None and not isinstance(values, dict | list):
+            raise InboxRefused(
+                "The state update must be a JSON object (keys to write), a list, or null."
             )
-            run = None
-            if then_continue:
-                run = _start_resume(
-                    user=user,
-                    deployment=deployment,
-                    thread_id=thread_id,
-                    kind="fork" if not at_head else "rerun",
-                    input=None,
-                    checkpoint_id=new_checkpoint or None,
-                    assistant_id=assistant_id,
+        if _live_run_on(deployment, thread_id):
+            raise InboxRefused(
+                "A run is in progress on this thread: wait for it, or cancel it, before editing its state."
+            )
+        snap = read_snapshot(deployment, thread_id)
+        rows: list[Interrupt] = []
+        if head_checkpoint_id:
+            ids = list(interrupt_ids) or ([""] if snap.at_breakpoint else [])
+            if ids:
+                rows = _form_rows(deployment, thread_id, head_checkpoint_id, ids)
+            reading = _read(
+                deployment, thread_id, head_checkpoint_id, ids or snap.interrupt_ids, rows, snap
+            )
+            intent.guard = reading.guard
+        intent.items = rows
+        intent.values = {r.pk: values for r in rows}
+        intent.payloads = [values]
+        intent.detail = {
+            "checkpoint_id": checkpoint_id,
+            "head": snap.checkpoint_id,
+            "values": values,
+            "as_node": as_node or None,
+            "then_continue": then_continue,
+        }
+        plan.update(snap=snap, rows=rows)
+
+    def send() -> Outcome:
+        snap: Snapshot = plan["snap"]
+        rows: list[Interrupt] = plan["rows"]
+        at_head = checkpoint_id == snap.checkpoint_id
+        try:
+            with transaction.atomic():
+                locked = _locked(rows) if rows and at_head else []
+                try:
+                    response = update_thread_state(
+                        thread_id,
+                        values,
+                        as_node=as_node or None,
+                        checkpoint_id=checkpoint_id or None,
+                    )
+                except SwitchboardError as error:
+                    raise InboxRefused(
+                        f"The deployment refused the state update: {error}"
+                    ) from None
+                new_checkpoint = _new_checkpoint(response)
+                record(
+                    actor=user,
+                    action="inbox.update_state",
+                    target=_state_target(user, deployment, thread_id),
+                    team_id=deployment.team_id,
+                    deployment_id=deployment.pk,
+                    before={
+                        "thread_id": thread_id,
+                        "checkpoint_id": checkpoint_id,
+                        "head": snap.checkpoint_id,
+                    },
+                    after={
+                        "values": values,
+                        "as_node": as_node or None,
+                        "new_checkpoint_id": new_checkpoint,
+                        "then_continue": then_continue,
+                    },
+                    reason=comment,
                     request=request,
                 )
-            decisions = []
-            if locked:
-                summary = f"state edited{f' as {as_node}' if as_node else ''}" + (
-                    ", then continued" if then_continue else ""
-                )
-                decisions = _write_decisions(
-                    user=user,
-                    rows=locked,
-                    action=Decision.Action.EDIT_STATE,
-                    make={r.pk: {"summary": summary, "edited": values} for r in locked},
-                    comment=comment,
-                    run=run,
-                    request=request,
-                )
-    except IntegrityError:
-        raise _winner_after_race(rows) from None
-    return Outcome(decisions=decisions, run=run, checkpoint_id=new_checkpoint)
+                run = None
+                if then_continue:
+                    run = _start_resume(
+                        user=user,
+                        deployment=deployment,
+                        thread_id=thread_id,
+                        kind="fork" if not at_head else "rerun",
+                        input=None,
+                        checkpoint_id=new_checkpoint or None,
+                        assistant_id=_assistant_for(snap, rows),
+                        request=request,
+                    )
+                decisions = []
+                if locked:
+                    summary = f"state edited{f' as {as_node}' if as_node else ''}" + (
+                        ", then continued" if then_continue else ""
+                    )
+                    decisions = _write_decisions(
+                        user=user,
+                        rows=locked,
+                        action=Decision.Action.EDIT_STATE,
+                        make={r.pk: {"summary": summary, "edited": values} for r in locked},
+                        comment=comment,
+                        run=run,
+                        request=request,
+                    )
+        except IntegrityError:
+            raise _winner_after_race(rows) from None
+        return Outcome(decisions=decisions, run=run, checkpoint_id=new_checkpoint)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
 
 
 def do_mark_resolved(
@@ -563,42 +686,77 @@ def do_mark_resolved(
 ) -> Outcome:
     """Close what waits on a thread without resuming it: ``update_state(None, as_node="__end__")``
     (the agent-inbox's "mark as resolved"), one decision per record, audited."""
-    check_decision_allowed(user, deployment)
-    check_comment(deployment, comment)
-    rows = _form_rows(deployment, thread_id, checkpoint_id, interrupt_ids)
-    _check_not_decided(rows)
-    snap = read_snapshot(deployment, thread_id)
-    check_fresh(snap, checkpoint_id, interrupt_ids, rows)
-    client = sync_client_for(deployment)
-    try:
-        with transaction.atomic():
-            locked = _locked(rows)
-            try:
-                response = client.update_thread_state(thread_id, None, as_node="__end__")
-            except SwitchboardError as error:
-                raise InboxRefused(
-                    f"The deployment refused to mark the thread resolved: {error}"
-                ) from None
-            new_checkpoint = _new_checkpoint(response)
-            decisions = _write_decisions(
-                user=user,
-                rows=locked,
-                action=Decision.Action.RESOLVE,
-                make={
-                    r.pk: {
-                        "summary": "marked resolved",
-                        "edited": {"checkpoint_id": new_checkpoint},
-                    }
-                    for r in locked
-                },
-                comment=comment,
-                run=None,
-                request=request,
-                close_as=Status.RESOLVED,
-            )
-    except IntegrityError:
-        raise _winner_after_race(rows) from None
-    return Outcome(decisions=decisions, checkpoint_id=new_checkpoint)
+    intent = _intent(
+        user=user,
+        deployment=deployment,
+        action="inbox.resolve",
+        decision=str(Decision.Action.RESOLVE),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+    )
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        reading = _read(deployment, thread_id, checkpoint_id, interrupt_ids)
+        intent.items, intent.guard = reading.rows, reading.guard
+        intent.payloads = [None]
+        intent.detail = {"checkpoint_id": checkpoint_id, "as_node": "__end__"}
+        plan.update(rows=reading.rows)
+
+    def send() -> Outcome:
+        rows: list[Interrupt] = plan["rows"]
+        try:
+            with transaction.atomic():
+                locked = _locked(rows)
+                try:
+                    response = update_thread_state(thread_id, None, as_node="__end__")
+                except SwitchboardError as error:
+                    raise InboxRefused(
+                        f"The deployment refused to mark the thread resolved: {error}"
+                    ) from None
+                new_checkpoint = _new_checkpoint(response)
+                decisions = _write_decisions(
+                    user=user,
+                    rows=locked,
+                    action=Decision.Action.RESOLVE,
+                    make={
+                        r.pk: {
+                            "summary": "marked resolved",
+                            "edited": {"checkpoint_id": new_checkpoint},
+                        }
+                        for r in locked
+                    },
+                    comment=comment,
+                    run=None,
+                    request=request,
+                    close_as=Status.RESOLVED,
+                )
+        except IntegrityError:
+            raise _winner_after_race(rows) from None
+        return Outcome(decisions=decisions, checkpoint_id=new_checkpoint)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
+
+
+# --- the inbox's rules on the gate (registered in InboxConfig.ready()) ------------------------
+
+
+def comment_rule(intent: Intent) -> None:
+    """Decisions on a deployment whose policy asks for a comment carry one."""
+    if intent.action.startswith("inbox."):
+        check_comment(intent.deployment, intent.comment)
+
+
+def pending_items(intent: Intent) -> list[Interrupt]:
+    """The items waiting on the thread an intent writes to (a run, a state edit elsewhere than
+    at the head): the change can settle them, so it meets their rules."""
+    return list(
+        Interrupt.objects.filter(
+            deployment=intent.deployment, thread_id=intent.thread_id, status=Status.PENDING
+        ).order_by("position", "pk")
+    )
 
 
 # --- settings --------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 """The relay: follow one run on its deployment and store + broadcast every event.
 
-Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who relays. The steps:
+Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who relays. A relay
+carries out an intent the gate (``apps.gate.gate``) already let through and audited: the Run row
+exists only because ``apps.runs.services.create_run`` ran inside a gate pass, and the cancel it
+sends upstream is the one ``do_cancel_run`` flagged, through the gate too. The steps:
 
 1. Claim the run with a conditional UPDATE; 0 rows means another relay has it: return.
 2. If the upstream run does not exist yet, create it through the SDK core with
@@ -191,6 +194,7 @@ class _Follow:
                 run.thread_id, self.upstream_run_id, last_event_id=resume_from
             )
             return stream, skip_id, skip
+        # The run's creation on the deployment: the gated intent of this Run row, carried out.
         stream = client.stream_run(
             run.thread_id,
             assistant_id=run.assistant_id,
@@ -378,7 +382,10 @@ def _relay(run_id: int, owner: str) -> str:
 
 def cancel_upstream(run_id: int) -> str:
     """Ask the deployment to cancel the run's upstream run, if it is known yet (the relay asks
-    again as soon as it learns the id). Returns a message for the operator."""
+    again as soon as it learns the id). Returns a message for the operator.
+
+    Carries out a cancel the gate let through (``services.do_cancel_run`` set
+    ``cancel_requested``); never called on its own for a person."""
     run = Run.objects.select_related("deployment").get(pk=run_id)
     if not run.upstream_run_id:
         return "Cancel requested: the run is being started and will be cancelled at once."

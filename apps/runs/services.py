@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.accounts.permissions import AnyUser, require
 from apps.audit.services import record
 from apps.deployments.models import Deployment
+from apps.gate.gate import Intent, Refused, pass_through, passing
 from apps.runs import lease
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import Kind, Run, Status
@@ -40,7 +41,7 @@ DEFAULT_STREAM_MODES = ["values", "updates", "messages-tuple", "custom"]
 MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 
 
-class RunRefused(Exception):
+class RunRefused(Refused):
     """The run cannot be started or cancelled as asked; the message says why, for the operator."""
 
 
@@ -72,6 +73,32 @@ def check_start_run(
         raise RunRefused(f"Unknown multitask strategy {multitask_strategy!r}.")
 
 
+def _run_intent(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    action: str,
+    thread_id: str,
+    payloads: list[Any],
+    detail: dict[str, Any],
+    target: Run | None = None,
+    request: HttpRequest | None = None,
+) -> Intent:
+    return Intent(
+        actor=user,
+        deployment=deployment,
+        action=action,
+        permission="operate",
+        refusal=RunRefused,
+        decision="cancel" if action == "run.cancel" else "run",
+        thread_id=thread_id,
+        payloads=payloads,
+        detail=detail,
+        target=target,
+        request=request,
+    )
+
+
 def do_start_run(
     *,
     user: AnyUser,
@@ -88,12 +115,65 @@ def do_start_run(
     assistant_id: str,
     request: HttpRequest | None = None,
 ) -> Run:
-    """Create the run (queued), audit it, and enqueue its relay once the transaction commits.
+    """Start a run (start, fork, re-run) through the gate: see ``create_run``.
 
     ``thread_id=None`` starts a new thread: its id is chosen here (so pages can link to it at
     once) and the deployment creates it with the run. Raises ``PermissionDenied`` or
     ``RunRefused``.
     """
+    thread_id = thread_id or str(uuid.uuid4())
+    intent = _run_intent(
+        user=user,
+        deployment=deployment,
+        action="run.start",
+        thread_id=thread_id,
+        payloads=[input, command],
+        detail={"kind": kind, "checkpoint_id": checkpoint_id or None},
+        request=request,
+    )
+    return pass_through(
+        intent,
+        lambda: create_run(
+            user=user,
+            deployment=deployment,
+            thread_id=thread_id,
+            kind=kind,
+            input=input,
+            command=command,
+            stream_mode=stream_mode,
+            multitask_strategy=multitask_strategy,
+            checkpoint_id=checkpoint_id,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            assistant_id=assistant_id,
+            request=request,
+        ),
+        lambda run: {"run_id": run.pk},
+    )
+
+
+def create_run(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    thread_id: str,
+    kind: RunKind,
+    input: Any = None,
+    command: Any = None,
+    stream_mode: list[str] | None = None,
+    multitask_strategy: str = "reject",
+    checkpoint_id: str | None = None,
+    interrupt_before: list[str] | str | None = None,
+    interrupt_after: list[str] | str | None = None,
+    assistant_id: str,
+    request: HttpRequest | None = None,
+) -> Run:
+    """Create the run (queued), audit it, and enqueue its relay once the transaction commits.
+
+    Only inside a gate pass (``do_start_run``, or an inbox decision resuming its thread): the
+    relay creates the upstream run of this row, carrying out the intent the gate let through.
+    """
+    passing()
     modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
     check_start_run(
         user=user,
@@ -108,7 +188,7 @@ def do_start_run(
         run = Run.objects.create(
             team_id=deployment.team_id,
             deployment=deployment,
-            thread_id=thread_id or str(uuid.uuid4()),
+            thread_id=thread_id,
             assistant_id=assistant_id,
             kind=kind,
             input=input,
@@ -158,9 +238,24 @@ def do_cancel_run(
 ) -> str:
     """Cancel a run: at once if no relay has it yet, else on the deployment. Returns a message
     for the operator. Raises ``PermissionDenied`` or ``RunRefused``."""
-    require(user, "operate", run)
     if action not in ("interrupt", "rollback"):
         raise RunRefused("Cancel with interrupt or rollback.")
+    intent = _run_intent(
+        user=user,
+        deployment=run.deployment,
+        action="run.cancel",
+        thread_id=run.thread_id,
+        payloads=[],
+        detail={"run_id": run.pk, "cancel": action},
+        target=run,
+        request=request,
+    )
+    return pass_through(intent, lambda: _cancel(user, run, action, request), lambda n: {"note": n})
+
+
+def _cancel(user: AnyUser, run: Run, action: CancelAction, request: HttpRequest | None) -> str:
+    # The relay's cancel of the upstream run carries out the flag set here (``cancel_upstream``).
+    passing()
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if not locked.is_active:

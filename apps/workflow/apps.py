@@ -11,6 +11,7 @@ class WorkflowConfig(AppConfig):
     def ready(self) -> None:
         # Django runs ready() once the models are loaded: the modules below import models, so
         # this is the one place they can be imported from an AppConfig.
+        from apps.gate import gate
         from apps.inbox import hooks as inbox_hooks
         from apps.inbox.models import Decision
         from apps.workflow import hooks, receivers
@@ -26,6 +27,6 @@ class WorkflowConfig(AppConfig):
             sender=Notification,
             dispatch_uid="workflow-notification-delivery",
         )
-        inbox_hooks.register(
-            before_decision=hooks.before_decision, item_appeared=receivers.item_appeared
-        )
+        inbox_hooks.register(item_appeared=receivers.item_appeared)
+        # Claims, approval rules and four-eyes hold on every change that passes the gate.
+        gate.register_rule(hooks.gate_rule)

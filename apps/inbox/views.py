@@ -1,9 +1,10 @@
 """Inbox pages: the list, a thread's decision page (answer, continue, mark resolved), editing
 state at a checkpoint, the per-deployment settings, and the navigation count.
 
-Every write goes through ``services.do_*``; a refusal (stale, already decided, a bad answer)
-re-renders the page with the sentence and the thread as it is now. Success goes to the live
-view of the run that carries the resume.
+Every write goes through ``services.do_*``, and so through the gate (``apps.gate.gate``); a
+refusal (stale, already decided, a bad answer, a workflow rule) re-renders the page with the
+sentence and the thread as it is now. Success goes to the live view of the run that carries the
+resume.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Starting and cancelling runs: validation (``check_*``) and mutations (``do_*``).
+"""Starting and cancelling runs: validation (``check_*``) and mutations (``do_*``), each
+through the gate (``apps.gate.gate``), which checks the role, the writable deployment, the
+workflow's rules on the items waiting on the thread, and the input, and audits the intent.
 
 Each mutation writes its row and its audit entry in one transaction, and sends work to Celery
 only once that transaction has committed, so a relay never looks for a run that is not there.
@@ -13,7 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts.permissions import AnyUser, require
+from apps.accounts.permissions import AnyUser
 from apps.audit.services import record
 from apps.deployments.models import Deployment
 from apps.gate.gate import Intent, Refused, pass_through, passing
@@ -46,20 +48,9 @@ class RunRefused(Refused):
 
 
 def check_start_run(
-    *,
-    user: AnyUser,
-    deployment: Deployment,
-    kind: str,
-    input: Any,
-    command: Any,
-    stream_mode: list[str],
-    multitask_strategy: str,
+    *, kind: str, command: Any, stream_mode: list[str], multitask_strategy: str
 ) -> None:
-    require(user, "operate", deployment)
-    if not deployment.enabled:
-        raise RunRefused("This deployment is disabled.")
-    if deployment.read_only:
-        raise RunRefused("This deployment is read-only: runs cannot be started on it.")
+    """What the run asks for makes sense (the role and a writable deployment are the gate's)."""
     if kind not in Kind.values:
         raise RunRefused(f"Unknown run kind {kind!r}.")
     if kind == Kind.RESUME and command is None:
@@ -122,6 +113,7 @@ def do_start_run(
     ``RunRefused``.
     """
     thread_id = thread_id or str(uuid.uuid4())
+    modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
     intent = _run_intent(
         user=user,
         deployment=deployment,
@@ -130,6 +122,9 @@ def do_start_run(
         payloads=[input, command],
         detail={"kind": kind, "checkpoint_id": checkpoint_id or None},
         request=request,
+    )
+    intent.prepare = lambda _: check_start_run(
+        kind=kind, command=command, stream_mode=modes, multitask_strategy=multitask_strategy
     )
     return pass_through(
         intent,
@@ -140,7 +135,7 @@ def do_start_run(
             kind=kind,
             input=input,
             command=command,
-            stream_mode=stream_mode,
+            stream_mode=modes,
             multitask_strategy=multitask_strategy,
             checkpoint_id=checkpoint_id,
             interrupt_before=interrupt_before,
@@ -176,13 +171,7 @@ def create_run(
     passing()
     modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
     check_start_run(
-        user=user,
-        deployment=deployment,
-        kind=kind,
-        input=input,
-        command=command,
-        stream_mode=modes,
-        multitask_strategy=multitask_strategy,
+        kind=kind, command=command, stream_mode=modes, multitask_strategy=multitask_strategy
     )
     with transaction.atomic():
         run = Run.objects.create(

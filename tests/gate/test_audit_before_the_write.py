@@ -5,9 +5,11 @@ are real PostgreSQL errors, raised by a trigger the test installs (and removes).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection
+from django.utils.dateparse import parse_datetime
 
 from apps.audit.models import AuditEntry
 from apps.inbox.models import Decision, Status
@@ -59,9 +61,14 @@ def test_the_intent_stays_when_the_outcome_cannot_be_written(
         )
 
     # The deployment changed...
-    assert head_checkpoint(graph_client, p.thread_id) != p.checkpoint_id
-    # ...and the audit log says who meant to do what, on which thread, before it was done.
+    state: Any = graph_client.get_thread_state(p.thread_id)
+    assert state["checkpoint"]["checkpoint_id"] != p.checkpoint_id
+    # ...and the audit log says who meant to do what, on which thread, before it was done (the
+    # server and the test database share this machine's clock).
     intent = AuditEntry.objects.get(action="gate.intent")
+    written_at = parse_datetime(state["created_at"])
+    assert written_at is not None
+    assert intent.created_at <= written_at
     assert intent.actor == oscar
     assert intent.deployment_id == p.deployment.pk
     assert isinstance(intent.after, dict)

@@ -66,6 +66,17 @@ class SystemActor(AnonymousUser):
 SYSTEM = SystemActor()
 
 
+def is_system(user: AnyUser) -> bool:
+    return isinstance(user, SystemActor)
+
+
+def user_id(user: AnyUser) -> int:
+    """The id of a real user (the actor of a claim, a job, an approval)."""
+    if user.pk is None:
+        raise PermissionDenied("Log in first.")
+    return int(user.pk)
+
+
 def can(user: AnyUser, action: Action, obj: Team | TeamOwned) -> bool:
     if isinstance(user, SystemActor):
         return True

@@ -6,9 +6,7 @@ from django import forms
 
 from apps.accounts.models import Team
 from apps.accounts.permissions import AnyUser, teams_for
-from apps.audit.selectors import AuditFilters
-from apps.deployments.models import Deployment
-from apps.deployments.selectors import deployments_for
+from apps.audit.selectors import AuditFilters, deployments_administered
 
 
 class AuditFilterForm(forms.Form):
@@ -19,7 +17,7 @@ class AuditFilterForm(forms.Form):
         required=False, max_length=64, help_text="e.g. deployment. or membership.remove"
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
-    deployment = forms.ModelChoiceField(queryset=Deployment.objects.none(), required=False)
+    deployment = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     date_from = forms.DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
@@ -34,7 +32,7 @@ class AuditFilterForm(forms.Form):
         assert isinstance(team_field, forms.ModelChoiceField)
         assert isinstance(deployment_field, forms.ModelChoiceField)
         team_field.queryset = teams_for(user, "administer")
-        deployment_field.queryset = deployments_for(user, "administer").order_by("name")
+        deployment_field.queryset = deployments_administered(user).order_by("name")
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

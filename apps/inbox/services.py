@@ -1,13 +1,4 @@
-"""Keeping interrupt records current, and acting on them: ``check_*`` validate, ``do_*`` mutate.
-
-Other apps call:
-
-- ``sync_thread_interrupts(deployment, thread_id, *, thread=None)`` whenever they learn a
-  thread's state changed (the index sync, a relay's finalisation): it reads the thread's
-  current state from the deployment, opens records for new interrupts (or a breakpoint), and
-  closes ("moved on") those the thread left behind;
-- ``sync_threads(deployment, threads)`` with a page of thread dicts from a search: it calls the
-  above only for threads that are interrupted or still have open records.
+"""Deciding what waits on a thread: ``check_*`` validate, ``do_*`` mutate.
 
 The write paths (``do_decide``, ``do_continue``, ``do_edit_state``, ``do_mark_resolved``) all
 follow the same steps:
@@ -21,355 +12,40 @@ follow the same steps:
    write the decisions and their audit entries, and start the resume as a live run
    (``apps.runs.services.do_start_run``), whose relay is enqueued when the transaction commits.
    The partial unique constraint on ``Decision`` backs the lock: exactly one decision can win.
+
+Keeping the records current with the deployments is ``records``' job.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
-from apps.accounts.permissions import AnyUser, require
+from apps.accounts.permissions import Action, AnyUser, require
 from apps.audit.services import record
-from apps.deployments.clients import read_client_for, sync_client_for
 from apps.deployments.models import Deployment
-from apps.deployments.remote import fetch_one
 from apps.deployments.selectors import check_writable
+from apps.gate.gate import Intent, pass_through, update_thread_state
+from apps.inbox.errors import AlreadyDecided, InboxRefused, StaleDecision, decided_message
 from apps.inbox.events import InboxEvents
 from apps.inbox.models import Decision, InboxPolicy, Interrupt, Kind, Status
-from apps.inbox.selectors import comment_required, decisions_on
-from switchboard import (
-    InputError,
-    InterruptRecord,
-    NotFoundError,
-    ResumeComposer,
-    SwitchboardError,
-    interrupts_from_state,
+from apps.inbox.records import (
+    Snapshot,
+    key_of,
+    read_snapshot,
 )
-
-log = logging.getLogger(__name__)
-
-# Run statuses (apps.runs) after which a resume did not happen: its decision may be voided.
-FAILED_RUN_STATUSES = ("failed", "cancelled")
-# Thread statuses whose pending interrupts (if any) still wait for an answer: "error" keeps
-# them listed after a failed resume, and a correct resume still works (contract §6.3).
-WAITING_STATUSES = ("interrupted", "error")
-
-
-class InboxRefused(Exception):
-    """The action cannot be taken as asked; the message says why, for the operator."""
-
-
-class StaleDecision(InboxRefused):
-    """The thread moved on since the form was rendered: ``changes`` says how."""
-
-    def __init__(
-        self, message: str, changes: Sequence[str] = (), decisions: Sequence[Decision] = ()
-    ):
-        super().__init__(message)
-        self.changes = list(changes)
-        self.decisions = list(decisions)
-
-
-class AlreadyDecided(StaleDecision):
-    """Someone (maybe the same person, double-clicking) decided first."""
-
-
-def decided_message(decisions: Sequence[Decision]) -> str:
-    first = decisions[0]
-    when = timezone.localtime(first.decided_at).strftime("%Y-%m-%d %H:%M:%S %Z")
-    what = f" ({first.summary})" if first.summary else ""
-    return f"Already decided by {first.decided_by_label} at {when}{what}."
-
-
-# --- reading a thread's state ------------------------------------------------------------------
-
-
-@dataclass
-class Snapshot:
-    """What the deployment says about a thread right now."""
-
-    checkpoint_id: str
-    records: list[InterruptRecord]
-    next_nodes: list[str]
-    asked_at: datetime
-    values: Any
-    metadata: dict[str, Any]
-    status: str = ""
-
-    @property
-    def interrupt_ids(self) -> list[str]:
-        return [key_of(r, n) for n, r in enumerate(self.records)]
-
-    @property
-    def at_breakpoint(self) -> bool:
-        return not self.records and bool(self.next_nodes)
-
-
-def key_of(record: InterruptRecord, position: int) -> str:
-    # Servers before langgraph 0.6 may send interrupts without ids: key them by position.
-    return record.interrupt_id or f"position-{position}"
-
-
-def _when(value: Any) -> datetime:
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is not None:
-            return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
-    return timezone.now()
-
-
-def snapshot_of(thread_id: str, state: Mapping[str, Any], status: str = "") -> Snapshot:
-    checkpoint = state.get("checkpoint") or {}
-    metadata = state.get("metadata")
-    return Snapshot(
-        checkpoint_id=str(checkpoint.get("checkpoint_id") or state.get("checkpoint_id") or ""),
-        records=interrupts_from_state(state, thread_id=thread_id),
-        next_nodes=[str(n) for n in state.get("next") or []],
-        asked_at=_when(state.get("created_at")),
-        values=state.get("values"),
-        metadata=dict(metadata) if isinstance(metadata, Mapping) else {},
-        status=status,
-    )
-
-
-def read_snapshot(deployment: Deployment, thread_id: str) -> Snapshot:
-    """The thread's current state, read from the deployment (raises ``InboxRefused``)."""
-    client = read_client_for(deployment)
-    # Bounded by DEPLOYMENT_TIMEOUT whatever the SDK's retries would do: a hanging deployment
-    # must not hold the operator's request.
-    outcome = fetch_one(lambda: client.get_thread_state(thread_id))
-    if outcome.problem is not None:
-        if outcome.problem.kind == "missing":
-            raise InboxRefused("The deployment no longer has this thread.")
-        raise InboxRefused(f"Could not read the thread from the deployment: {outcome.problem}")
-    return snapshot_of(thread_id, outcome.value)
-
-
-# --- keeping records current ------------------------------------------------------------------
-
-
-@dataclass
-class SyncResult:
-    opened: int = 0
-    closed: int = 0
-    reopened: int = 0
-    pending: list[Interrupt] = field(default_factory=list)
-    snapshot: Snapshot | None = None
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.opened or self.closed or self.reopened)
-
-
-def _action_dicts(record: InterruptRecord) -> list[dict[str, Any]]:
-    return list(record.as_dict()["actions"])
-
-
-def _rows_for(
-    deployment: Deployment, thread_id: str, snap: Snapshot, graph_id: str, assistant_id: str
-) -> list[Interrupt]:
-    common = {
-        "team_id": deployment.team_id,
-        "deployment": deployment,
-        "thread_id": thread_id,
-        "checkpoint_id": snap.checkpoint_id,
-        "graph_id": graph_id[:200],
-        "assistant_id": assistant_id[:64],
-        "asked_at": snap.asked_at,
-    }
-    if snap.at_breakpoint:
-        return [
-            Interrupt(
-                **common,
-                interrupt_id="",
-                kind=Kind.BREAKPOINT,
-                next_nodes=snap.next_nodes,
-                node=", ".join(snap.next_nodes)[:200],
-            )
-        ]
-    rows = []
-    for position, rec in enumerate(snap.records):
-        actions = _action_dicts(rec)
-        names = " ".join(str(a["name"]).lower() for a in actions)
-        rows.append(
-            Interrupt(
-                **common,
-                interrupt_id=key_of(rec, position),
-                kind=rec.format,
-                node=(rec.node or "")[:200],
-                task_id=(rec.task_id or "")[:64],
-                namespace=list(rec.namespace),
-                next_nodes=snap.next_nodes,
-                actions=actions,
-                action_names=f" {names} "[:1000] if names else "",
-                raw_value=rec.raw_value,
-                response_schema=rec.response_schema,
-                per_call=rec.per_call,
-                position=position,
-            )
-        )
-    return rows
-
-
-def _close(rows: Iterable[Interrupt], status: Status = Status.MOVED_ON) -> int:
-    ids = [r.pk for r in rows if r.status == Status.PENDING]
-    if not ids:
-        return 0
-    return Interrupt.objects.filter(pk__in=ids, status=Status.PENDING).update(
-        status=status, closed_at=timezone.now()
-    )
-
-
-def apply_snapshot(
-    deployment: Deployment,
-    thread_id: str,
-    snap: Snapshot | None,
-    *,
-    graph_id: str = "",
-    assistant_id: str = "",
-) -> SyncResult:
-    """Make the records of ``thread_id`` match ``snap`` (None: nothing waits on the thread)."""
-    result = SyncResult(snapshot=snap)
-    wanted = []
-    if snap is not None and (snap.records or snap.at_breakpoint):
-        graph_id = graph_id or str(snap.metadata.get("graph_id") or "")
-        assistant_id = assistant_id or str(snap.metadata.get("assistant_id") or "")
-        wanted = _rows_for(deployment, thread_id, snap, graph_id, assistant_id)
-    keys = {(r.checkpoint_id, r.interrupt_id) for r in wanted}
-    checkpoint_id = snap.checkpoint_id if snap is not None else None
-    with transaction.atomic():
-        if wanted:
-            known = set(
-                Interrupt.objects.filter(
-                    deployment=deployment, thread_id=thread_id, checkpoint_id=checkpoint_id
-                ).values_list("checkpoint_id", "interrupt_id")
-            )
-            # Ids are not returned with ignore_conflicts (a concurrent sync may have inserted
-            # the same rows): the rows are read back, locked, below.
-            Interrupt.objects.bulk_create(wanted, ignore_conflicts=True)
-            result.opened = len(keys - known)
-        mine = Q(status=Status.PENDING)
-        if checkpoint_id is not None:
-            mine |= Q(checkpoint_id=checkpoint_id)
-        rows = list(
-            Interrupt.objects.select_for_update()
-            .filter(deployment=deployment, thread_id=thread_id)
-            .filter(mine)
-            .order_by("position", "pk")
-        )
-        current = [r for r in rows if (r.checkpoint_id, r.interrupt_id) in keys]
-        gone = [r for r in rows if (r.checkpoint_id, r.interrupt_id) not in keys]
-        result.closed = _close(gone)
-        result.reopened = _reopen(current)
-        result.pending = list(
-            Interrupt.objects.filter(pk__in=[r.pk for r in current]).order_by("position", "pk")
-        )
-        if result.changed:
-            team_id = deployment.team_id
-            transaction.on_commit(lambda: InboxEvents.changed([team_id]))
-        if result.opened:
-            # Announce at once rather than at the next notification sweep (see apps.workflow).
-            from apps.workflow.hooks import item_appeared
-
-            opened_team_id = deployment.team_id
-            transaction.on_commit(lambda: item_appeared(opened_team_id))
-    return result
-
-
-def _reopen(rows: list[Interrupt]) -> int:
-    """Rows the deployment still shows as waiting, though the inbox closed them: moved-on rows
-    that came back, and decided rows whose resume run failed or was cancelled."""
-    reopened = 0
-    standing = decisions_on(rows)
-    for row in rows:
-        decision = standing.get(row.pk)
-        if row.status == Status.MOVED_ON and decision is None:
-            reopened += Interrupt.objects.filter(pk=row.pk).update(
-                status=Status.PENDING, closed_at=None
-            )
-        elif (
-            row.status == Status.DECIDED
-            and decision is not None
-            and decision.run is not None
-            and decision.run.status in FAILED_RUN_STATUSES
-        ):
-            reason = f"The resume (run {decision.run.pk}) {decision.run.status}; the interrupt is still waiting."
-            Decision.objects.filter(pk=decision.pk).update(voided=True, voided_reason=reason[:300])
-            reopened += Interrupt.objects.filter(pk=row.pk).update(
-                status=Status.PENDING, closed_at=None
-            )
-    return reopened
-
-
-def sync_thread_interrupts(
-    deployment: Deployment,
-    thread_id: str,
-    *,
-    thread: Mapping[str, Any] | None = None,
-    state: Mapping[str, Any] | None = None,
-) -> SyncResult:
-    """Bring the records of one thread up to date with the deployment.
-
-    ``thread`` is the thread dict if the caller has it (``GET /threads/{id}`` or a search
-    row with ``status``, ``metadata`` and ``interrupts``): it saves a request when the thread
-    is not interrupted; ``state`` likewise saves reading the thread's state. Busy threads are
-    left alone (the run's end syncs them again). Never raises for the deployment's sake: a
-    failed read changes nothing.
-    """
-    client = sync_client_for(deployment)
-    try:
-        if thread is None or "status" not in thread:
-            thread = client.get_thread(thread_id)
-        status = str(thread.get("status") or "")
-        metadata = thread.get("metadata") if isinstance(thread.get("metadata"), Mapping) else {}
-        graph_id = str((metadata or {}).get("graph_id") or "")
-        assistant_id = str((metadata or {}).get("assistant_id") or "")
-        if status == "busy":
-            return SyncResult()
-        if status not in WAITING_STATUSES:
-            return apply_snapshot(deployment, thread_id, None)
-        if state is None:
-            state = client.get_thread_state(thread_id)
-    except NotFoundError:
-        return apply_snapshot(deployment, thread_id, None)
-    except SwitchboardError as error:
-        log.warning(
-            "inbox sync of thread %s on deployment %s failed: %s", thread_id, deployment.pk, error
-        )
-        return SyncResult()
-    snap: Snapshot | None = snapshot_of(thread_id, state, status)
-    if status == "error" and snap is not None and not snap.records:
-        snap = None  # a failed run without a pending interrupt: nothing to decide
-    return apply_snapshot(deployment, thread_id, snap, graph_id=graph_id, assistant_id=assistant_id)
-
-
-def sync_threads(deployment: Deployment, threads: Iterable[Mapping[str, Any]]) -> int:
-    """Sync the records of the threads in a search page that need it; returns how many."""
-    from apps.inbox.selectors import pending_thread_ids
-
-    open_ids = pending_thread_ids(deployment)
-    synced = 0
-    for thread in threads:
-        thread_id = str(thread.get("thread_id") or "")
-        if not thread_id:
-            continue
-        interrupted = thread.get("status") in WAITING_STATUSES
-        if interrupted or thread_id in open_ids:
-            sync_thread_interrupts(deployment, thread_id, thread=thread)
-            synced += 1
-    return synced
-
+from apps.inbox.selectors import comment_required, decisions_on
+from apps.runs.selectors import live_thread_keys
+from apps.runs.services import RunRefused, create_run
+from apps.threads.selectors import threads_for
+from switchboard import InputError, ResumeComposer, SwitchboardError
 
 # --- decisions -------------------------------------------------------------------------------
 
@@ -544,10 +220,8 @@ def _audit_decision(
 
 
 def _start_resume(**kwargs: Any) -> Any:
-    from apps.runs.services import RunRefused, do_start_run
-
     try:
-        return do_start_run(**kwargs)
+        return create_run(**kwargs)
     except RunRefused as error:
         raise InboxRefused(str(error)) from None
 
@@ -615,6 +289,62 @@ def _winner_after_race(rows: list[Interrupt]) -> AlreadyDecided:
     return AlreadyDecided("Someone else decided at the same moment: reload the thread.")
 
 
+@dataclass
+class _Reading:
+    """What a decision is about, read before the gate's rules: the records the form named, the
+    thread as the deployment has it now, and whether it moved on (the stale-decision guard)."""
+
+    rows: list[Interrupt]
+    snap: Snapshot
+    stale: StaleDecision | None = None
+
+    def guard(self) -> None:
+        if self.stale is not None:
+            raise self.stale
+
+
+def _read(
+    deployment: Deployment,
+    thread_id: str,
+    checkpoint_id: str,
+    interrupt_ids: Sequence[str],
+    rows: list[Interrupt] | None = None,
+    snap: Snapshot | None = None,
+) -> _Reading:
+    rows = _form_rows(deployment, thread_id, checkpoint_id, interrupt_ids) if rows is None else rows
+    snap = read_snapshot(deployment, thread_id) if snap is None else snap
+    try:
+        _check_not_decided(rows)
+        check_fresh(snap, checkpoint_id, interrupt_ids, rows)
+    except StaleDecision as stale:
+        return _Reading(rows, snap, stale)
+    return _Reading(rows, snap)
+
+
+def _intent(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    action: str,
+    decision: str,
+    thread_id: str,
+    comment: str,
+    request: HttpRequest | None,
+    permission: Action = "decide",
+) -> Intent:
+    return Intent(
+        actor=user,
+        deployment=deployment,
+        action=action,
+        permission=permission,
+        refusal=InboxRefused,
+        decision=decision,
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+    )
+
+
 def do_decide(
     *,
     user: AnyUser,
@@ -627,91 +357,108 @@ def do_decide(
     comment: str = "",
     request: HttpRequest | None = None,
 ) -> Outcome:
-    """Decide the interrupts pending on a thread and resume it as a live run.
+    """Decide the interrupts pending on a thread and resume it as a live run, through the gate.
 
     ``answers`` give one answer per interrupt record (decided together, by id when several are
     pending); or ``raw`` gives the whole resume value. Raises ``PermissionDenied``,
     ``StaleDecision`` (``AlreadyDecided``) or ``InboxRefused``; nothing reaches the deployment
     unless it returns.
     """
-    check_decision_allowed(user, deployment)
-    check_comment(deployment, comment)
-    rows = _form_rows(deployment, thread_id, checkpoint_id, interrupt_ids)
-    if any(r.kind == Kind.BREAKPOINT for r in rows):
-        raise InboxRefused("A breakpoint has nothing to answer: continue the thread instead.")
-    _check_not_decided(rows)
-    snap = read_snapshot(deployment, thread_id)
-    check_fresh(snap, checkpoint_id, interrupt_ids, rows)
-    by_pk = {r.pk: r for r in rows}
-    if raw is not _MISSING:
-        payload, values = compose_resume(snap, raw=raw)
-        make = {
-            r.pk: {
-                "summary": "raw resume value",
-                "answer": raw,
-                "resume_value": values.get(r.interrupt_id),
-            }
-            for r in rows
-            if r.interrupt_id in values
-        }
-        action = Decision.Action.RAW
-        decided_rows = [r for r in rows if r.pk in make]
-    else:
-        unknown = [a.interrupt_pk for a in answers if a.interrupt_pk not in by_pk]
-        if unknown or not answers:
-            raise InboxRefused("Give an answer for each interrupt shown.")
-        payload, values = compose_resume(
-            snap, answers={by_pk[a.interrupt_pk].interrupt_id: a.value for a in answers}
-        )
-        make = {
-            a.interrupt_pk: {
-                "summary": a.summary[:300],
-                "answer": a.value,
-                "resume_value": values.get(by_pk[a.interrupt_pk].interrupt_id),
-                "original": a.original,
-                "edited": a.edited,
-                "diff": a.diff,
-            }
-            for a in answers
-        }
-        action = Decision.Action.ANSWER
-        decided_rows = [by_pk[a.interrupt_pk] for a in answers]
-    # Claims, approval rules and four-eyes belong to the team workflow; it imports this module,
-    # hence the import here. Outside the transaction below, so a first approval it records stands.
-    from apps.workflow.hooks import before_decision
-
-    before_decision(
+    intent = _intent(
         user=user,
         deployment=deployment,
-        rows=decided_rows,
-        resume_values={pk: fields.get("resume_value") for pk, fields in make.items()},
-        action=str(action),
+        action="inbox.decide",
+        decision=str(Decision.Action.RAW if raw is not _MISSING else Decision.Action.ANSWER),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
     )
-    assistant_id = _assistant_for(snap, rows)
-    try:
-        with transaction.atomic():
-            locked = _locked(decided_rows)
-            run = _start_resume(
-                user=user,
-                deployment=deployment,
-                thread_id=thread_id,
-                kind="resume",
-                command={"resume": payload},
-                assistant_id=assistant_id,
-                request=request,
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        reading = _read(deployment, thread_id, checkpoint_id, interrupt_ids)
+        rows, snap = reading.rows, reading.snap
+        if any(r.kind == Kind.BREAKPOINT for r in rows):
+            raise InboxRefused("A breakpoint has nothing to answer: continue the thread instead.")
+        intent.guard = reading.guard
+        intent.items = rows
+        if reading.stale is not None:
+            return  # nothing to compose against: the guard refuses after the rules
+        by_pk = {r.pk: r for r in rows}
+        if raw is not _MISSING:
+            payload, values = compose_resume(snap, raw=raw)
+            make = {
+                r.pk: {
+                    "summary": "raw resume value",
+                    "answer": raw,
+                    "resume_value": values.get(r.interrupt_id),
+                }
+                for r in rows
+                if r.interrupt_id in values
+            }
+            decided = [r for r in rows if r.pk in make]
+        else:
+            unknown = [a.interrupt_pk for a in answers if a.interrupt_pk not in by_pk]
+            if unknown or not answers:
+                raise InboxRefused("Give an answer for each interrupt shown.")
+            payload, values = compose_resume(
+                snap, answers={by_pk[a.interrupt_pk].interrupt_id: a.value for a in answers}
             )
-            decisions = _write_decisions(
-                user=user,
-                rows=locked,
-                action=action,
-                make=make,
-                comment=comment,
-                run=run,
-                request=request,
-            )
-    except IntegrityError:
-        raise _winner_after_race(decided_rows) from None
-    return Outcome(decisions=decisions, run=run)
+            make = {
+                a.interrupt_pk: {
+                    "summary": a.summary[:300],
+                    "answer": a.value,
+                    "resume_value": values.get(by_pk[a.interrupt_pk].interrupt_id),
+                    "original": a.original,
+                    "edited": a.edited,
+                    "diff": a.diff,
+                }
+                for a in answers
+            }
+            decided = [by_pk[a.interrupt_pk] for a in answers]
+        intent.items = decided
+        intent.values = {pk: fields.get("resume_value") for pk, fields in make.items()}
+        intent.payloads = [payload]
+        intent.detail = {"checkpoint_id": checkpoint_id, "resume": payload}
+        plan.update(payload=payload, make=make, rows=decided, snap=snap, all_rows=rows)
+
+    def send() -> Outcome:
+        decided: list[Interrupt] = plan["rows"]
+        try:
+            with transaction.atomic():
+                locked = _locked(decided)
+                run = _start_resume(
+                    user=user,
+                    deployment=deployment,
+                    thread_id=thread_id,
+                    kind="resume",
+                    command={"resume": plan["payload"]},
+                    assistant_id=_assistant_for(plan["snap"], plan["all_rows"]),
+                    request=request,
+                )
+                decisions = _write_decisions(
+                    user=user,
+                    rows=locked,
+                    action=Decision.Action(intent.decision),
+                    make=plan["make"],
+                    comment=comment,
+                    run=run,
+                    request=request,
+                )
+        except IntegrityError:
+            raise _winner_after_race(decided) from None
+        return Outcome(decisions=decisions, run=run)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
+
+
+def _described(outcome: Outcome) -> dict[str, Any]:
+    return {
+        "run_id": outcome.run.pk if outcome.run is not None else None,
+        "decisions": [d.pk for d in outcome.decisions],
+        "checkpoint_id": outcome.checkpoint_id or None,
+    }
 
 
 def do_continue(
@@ -724,39 +471,54 @@ def do_continue(
     request: HttpRequest | None = None,
 ) -> Outcome:
     """Continue a thread paused at a static breakpoint: a run with no input, as a live run."""
-    check_decision_allowed(user, deployment)
-    check_comment(deployment, comment)
-    rows = _form_rows(deployment, thread_id, checkpoint_id, [""])
-    _check_not_decided(rows)
-    snap = read_snapshot(deployment, thread_id)
-    check_fresh(snap, checkpoint_id, [""], rows)
-    assistant_id = _assistant_for(snap, rows)
-    try:
-        with transaction.atomic():
-            locked = _locked(rows)
-            # A plain run with no input and no checkpoint continues from the thread's head.
-            run = _start_resume(
-                user=user,
-                deployment=deployment,
-                thread_id=thread_id,
-                kind="rerun",
-                input=None,
-                assistant_id=assistant_id,
-                request=request,
-            )
-            summary = f"continue ({', '.join(snap.next_nodes)})"
-            decisions = _write_decisions(
-                user=user,
-                rows=locked,
-                action=Decision.Action.CONTINUE,
-                make={r.pk: {"summary": summary} for r in locked},
-                comment=comment,
-                run=run,
-                request=request,
-            )
-    except IntegrityError:
-        raise _winner_after_race(rows) from None
-    return Outcome(decisions=decisions, run=run)
+    intent = _intent(
+        user=user,
+        deployment=deployment,
+        action="inbox.continue",
+        decision=str(Decision.Action.CONTINUE),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+    )
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        reading = _read(deployment, thread_id, checkpoint_id, [""])
+        intent.items, intent.guard = reading.rows, reading.guard
+        intent.detail = {"checkpoint_id": checkpoint_id}
+        plan.update(reading=reading)
+
+    def send() -> Outcome:
+        reading: _Reading = plan["reading"]
+        try:
+            with transaction.atomic():
+                locked = _locked(reading.rows)
+                # A plain run with no input and no checkpoint continues from the thread's head.
+                run = _start_resume(
+                    user=user,
+                    deployment=deployment,
+                    thread_id=thread_id,
+                    kind="rerun",
+                    input=None,
+                    assistant_id=_assistant_for(reading.snap, reading.rows),
+                    request=request,
+                )
+                summary = f"continue ({', '.join(reading.snap.next_nodes)})"
+                decisions = _write_decisions(
+                    user=user,
+                    rows=locked,
+                    action=Decision.Action.CONTINUE,
+                    make={r.pk: {"summary": summary} for r in locked},
+                    comment=comment,
+                    run=run,
+                    request=request,
+                )
+        except IntegrityError:
+            raise _winner_after_race(reading.rows) from None
+        return Outcome(decisions=decisions, run=run)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
 
 
 def _new_checkpoint(response: Mapping[str, Any]) -> str:
@@ -765,15 +527,11 @@ def _new_checkpoint(response: Mapping[str, Any]) -> str:
 
 
 def _live_run_on(deployment: Deployment, thread_id: str) -> bool:
-    from apps.runs.selectors import live_thread_keys
-
     return (deployment.pk, thread_id) in live_thread_keys([deployment.pk])
 
 
 def _state_target(user: AnyUser, deployment: Deployment, thread_id: str) -> Any:
     """What a state edit is audited against: the thread's index row when there is one."""
-    from apps.threads.selectors import threads_for
-
     row = threads_for(user).filter(deployment=deployment, thread_id=thread_id).first()
     return row if row is not None else deployment
 
@@ -797,89 +555,123 @@ def do_edit_state(
 
     ``head_checkpoint_id`` + ``interrupt_ids`` are what the form saw at the head; when the edit
     is made at the head they are checked like a decision (stale guard, one decision per
-    interrupt) and the records they name are closed by this edit.
+    interrupt) and the records they name are closed by this edit. Whatever it names, the items
+    waiting on the thread meet the workflow's rules: an edit can do what a decision does.
     """
-    require(user, "operate", deployment)
-    check_writable(deployment)
-    check_comment(deployment, comment)
-    if values is not None and not isinstance(values, dict | list):
-        raise InboxRefused(
-            "The state update must be a JSON object (keys to write), a list, or null."
-        )
-    if _live_run_on(deployment, thread_id):
-        raise InboxRefused(
-            "A run is in progress on this thread: wait for it, or cancel it, before editing its state."
-        )
-    snap = read_snapshot(deployment, thread_id)
-    at_head = checkpoint_id == snap.checkpoint_id
-    rows: list[Interrupt] = []
-    if head_checkpoint_id:
-        ids = list(interrupt_ids) or ([""] if snap.at_breakpoint else [])
-        if ids:
-            rows = _form_rows(deployment, thread_id, head_checkpoint_id, ids)
-            _check_not_decided(rows)
-        check_fresh(snap, head_checkpoint_id, ids if ids else snap.interrupt_ids, rows)
-    assistant_id = _assistant_for(snap, rows)
-    client = sync_client_for(deployment)
-    try:
-        with transaction.atomic():
-            locked = _locked(rows) if rows and at_head else []
-            try:
-                response = client.update_thread_state(
-                    thread_id, values, as_node=as_node or None, checkpoint_id=checkpoint_id or None
-                )
-            except SwitchboardError as error:
-                raise InboxRefused(f"The deployment refused the state update: {error}") from None
-            new_checkpoint = _new_checkpoint(response)
-            record(
-                actor=user,
-                action="inbox.update_state",
-                target=_state_target(user, deployment, thread_id),
-                team_id=deployment.team_id,
-                deployment_id=deployment.pk,
-                before={
-                    "thread_id": thread_id,
-                    "checkpoint_id": checkpoint_id,
-                    "head": snap.checkpoint_id,
-                },
-                after={
-                    "values": values,
-                    "as_node": as_node or None,
-                    "new_checkpoint_id": new_checkpoint,
-                    "then_continue": then_continue,
-                },
-                reason=comment,
-                request=request,
+    intent = _intent(
+        user=user,
+        deployment=deployment,
+        action="inbox.edit_state",
+        decision=str(Decision.Action.EDIT_STATE),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+        permission="operate",
+    )
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        if values is not None and not isinstance(values, dict | list):
+            raise InboxRefused(
+                "The state update must be a JSON object (keys to write), a list, or null."
             )
-            run = None
-            if then_continue:
-                run = _start_resume(
-                    user=user,
-                    deployment=deployment,
-                    thread_id=thread_id,
-                    kind="fork" if not at_head else "rerun",
-                    input=None,
-                    checkpoint_id=new_checkpoint or None,
-                    assistant_id=assistant_id,
+        if _live_run_on(deployment, thread_id):
+            raise InboxRefused(
+                "A run is in progress on this thread: wait for it, or cancel it, before editing its state."
+            )
+        snap = read_snapshot(deployment, thread_id)
+        rows: list[Interrupt] = []
+        if head_checkpoint_id:
+            ids = list(interrupt_ids) or ([""] if snap.at_breakpoint else [])
+            if ids:
+                rows = _form_rows(deployment, thread_id, head_checkpoint_id, ids)
+            reading = _read(
+                deployment, thread_id, head_checkpoint_id, ids or snap.interrupt_ids, rows, snap
+            )
+            intent.guard = reading.guard
+        intent.items = rows
+        intent.values = {r.pk: values for r in rows}
+        intent.payloads = [values]
+        intent.detail = {
+            "checkpoint_id": checkpoint_id,
+            "head": snap.checkpoint_id,
+            "values": values,
+            "as_node": as_node or None,
+            "then_continue": then_continue,
+        }
+        plan.update(snap=snap, rows=rows)
+
+    def send() -> Outcome:
+        snap: Snapshot = plan["snap"]
+        rows: list[Interrupt] = plan["rows"]
+        at_head = checkpoint_id == snap.checkpoint_id
+        try:
+            with transaction.atomic():
+                locked = _locked(rows) if rows and at_head else []
+                try:
+                    response = update_thread_state(
+                        thread_id,
+                        values,
+                        as_node=as_node or None,
+                        checkpoint_id=checkpoint_id or None,
+                    )
+                except SwitchboardError as error:
+                    raise InboxRefused(
+                        f"The deployment refused the state update: {error}"
+                    ) from None
+                new_checkpoint = _new_checkpoint(response)
+                record(
+                    actor=user,
+                    action="inbox.update_state",
+                    target=_state_target(user, deployment, thread_id),
+                    team_id=deployment.team_id,
+                    deployment_id=deployment.pk,
+                    before={
+                        "thread_id": thread_id,
+                        "checkpoint_id": checkpoint_id,
+                        "head": snap.checkpoint_id,
+                    },
+                    after={
+                        "values": values,
+                        "as_node": as_node or None,
+                        "new_checkpoint_id": new_checkpoint,
+                        "then_continue": then_continue,
+                    },
+                    reason=comment,
                     request=request,
                 )
-            decisions = []
-            if locked:
-                summary = f"state edited{f' as {as_node}' if as_node else ''}" + (
-                    ", then continued" if then_continue else ""
-                )
-                decisions = _write_decisions(
-                    user=user,
-                    rows=locked,
-                    action=Decision.Action.EDIT_STATE,
-                    make={r.pk: {"summary": summary, "edited": values} for r in locked},
-                    comment=comment,
-                    run=run,
-                    request=request,
-                )
-    except IntegrityError:
-        raise _winner_after_race(rows) from None
-    return Outcome(decisions=decisions, run=run, checkpoint_id=new_checkpoint)
+                run = None
+                if then_continue:
+                    run = _start_resume(
+                        user=user,
+                        deployment=deployment,
+                        thread_id=thread_id,
+                        kind="fork" if not at_head else "rerun",
+                        input=None,
+                        checkpoint_id=new_checkpoint or None,
+                        assistant_id=_assistant_for(snap, rows),
+                        request=request,
+                    )
+                decisions = []
+                if locked:
+                    summary = f"state edited{f' as {as_node}' if as_node else ''}" + (
+                        ", then continued" if then_continue else ""
+                    )
+                    decisions = _write_decisions(
+                        user=user,
+                        rows=locked,
+                        action=Decision.Action.EDIT_STATE,
+                        make={r.pk: {"summary": summary, "edited": values} for r in locked},
+                        comment=comment,
+                        run=run,
+                        request=request,
+                    )
+        except IntegrityError:
+            raise _winner_after_race(rows) from None
+        return Outcome(decisions=decisions, run=run, checkpoint_id=new_checkpoint)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
 
 
 def do_mark_resolved(
@@ -894,42 +686,77 @@ def do_mark_resolved(
 ) -> Outcome:
     """Close what waits on a thread without resuming it: ``update_state(None, as_node="__end__")``
     (the agent-inbox's "mark as resolved"), one decision per record, audited."""
-    check_decision_allowed(user, deployment)
-    check_comment(deployment, comment)
-    rows = _form_rows(deployment, thread_id, checkpoint_id, interrupt_ids)
-    _check_not_decided(rows)
-    snap = read_snapshot(deployment, thread_id)
-    check_fresh(snap, checkpoint_id, interrupt_ids, rows)
-    client = sync_client_for(deployment)
-    try:
-        with transaction.atomic():
-            locked = _locked(rows)
-            try:
-                response = client.update_thread_state(thread_id, None, as_node="__end__")
-            except SwitchboardError as error:
-                raise InboxRefused(
-                    f"The deployment refused to mark the thread resolved: {error}"
-                ) from None
-            new_checkpoint = _new_checkpoint(response)
-            decisions = _write_decisions(
-                user=user,
-                rows=locked,
-                action=Decision.Action.RESOLVE,
-                make={
-                    r.pk: {
-                        "summary": "marked resolved",
-                        "edited": {"checkpoint_id": new_checkpoint},
-                    }
-                    for r in locked
-                },
-                comment=comment,
-                run=None,
-                request=request,
-                close_as=Status.RESOLVED,
-            )
-    except IntegrityError:
-        raise _winner_after_race(rows) from None
-    return Outcome(decisions=decisions, checkpoint_id=new_checkpoint)
+    intent = _intent(
+        user=user,
+        deployment=deployment,
+        action="inbox.resolve",
+        decision=str(Decision.Action.RESOLVE),
+        thread_id=thread_id,
+        comment=comment,
+        request=request,
+    )
+    plan: dict[str, Any] = {}
+
+    def prepare(intent: Intent) -> None:
+        reading = _read(deployment, thread_id, checkpoint_id, interrupt_ids)
+        intent.items, intent.guard = reading.rows, reading.guard
+        intent.payloads = [None]
+        intent.detail = {"checkpoint_id": checkpoint_id, "as_node": "__end__"}
+        plan.update(rows=reading.rows)
+
+    def send() -> Outcome:
+        rows: list[Interrupt] = plan["rows"]
+        try:
+            with transaction.atomic():
+                locked = _locked(rows)
+                try:
+                    response = update_thread_state(thread_id, None, as_node="__end__")
+                except SwitchboardError as error:
+                    raise InboxRefused(
+                        f"The deployment refused to mark the thread resolved: {error}"
+                    ) from None
+                new_checkpoint = _new_checkpoint(response)
+                decisions = _write_decisions(
+                    user=user,
+                    rows=locked,
+                    action=Decision.Action.RESOLVE,
+                    make={
+                        r.pk: {
+                            "summary": "marked resolved",
+                            "edited": {"checkpoint_id": new_checkpoint},
+                        }
+                        for r in locked
+                    },
+                    comment=comment,
+                    run=None,
+                    request=request,
+                    close_as=Status.RESOLVED,
+                )
+        except IntegrityError:
+            raise _winner_after_race(rows) from None
+        return Outcome(decisions=decisions, checkpoint_id=new_checkpoint)
+
+    intent.prepare = prepare
+    return pass_through(intent, send, _described)
+
+
+# --- the inbox's rules on the gate (registered in InboxConfig.ready()) ------------------------
+
+
+def comment_rule(intent: Intent) -> None:
+    """Decisions on a deployment whose policy asks for a comment carry one."""
+    if intent.action.startswith("inbox."):
+        check_comment(intent.deployment, intent.comment)
+
+
+def pending_items(intent: Intent) -> list[Interrupt]:
+    """The items waiting on the thread an intent writes to (a run, a state edit elsewhere than
+    at the head): the change can settle them, so it meets their rules."""
+    return list(
+        Interrupt.objects.filter(
+            deployment=intent.deployment, thread_id=intent.thread_id, status=Status.PENDING
+        ).order_by("position", "pk")
+    )
 
 
 # --- settings --------------------------------------------------------------------------------
@@ -968,8 +795,6 @@ __all__ = [
     "Outcome",
     "PermissionDenied",
     "StaleDecision",
-    "SyncResult",
-    "apply_snapshot",
     "check_fresh",
     "compose_resume",
     "do_continue",
@@ -977,8 +802,4 @@ __all__ = [
     "do_edit_state",
     "do_mark_resolved",
     "do_set_policy",
-    "read_snapshot",
-    "snapshot_of",
-    "sync_thread_interrupts",
-    "sync_threads",
 ]

@@ -1,9 +1,10 @@
 """Inbox pages: the list, a thread's decision page (answer, continue, mark resolved), editing
 state at a checkpoint, the per-deployment settings, and the navigation count.
 
-Every write goes through ``services.do_*``; a refusal (stale, already decided, a bad answer)
-re-renders the page with the sentence and the thread as it is now. Success goes to the live
-view of the run that carries the resume.
+Every write goes through ``services.do_*``, and so through the gate (``apps.gate.gate``); a
+refusal (stale, already decided, a bad answer, a workflow rule) re-renders the page with the
+sentence and the thread as it is now. Success goes to the live view of the run that carries the
+resume.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from apps.deployments.clients import read_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for, is_writable
-from apps.inbox import forms, presenters, selectors, services
+from apps.inbox import forms, presenters, records, selectors, services
 from apps.inbox.edits import diff_values
 from apps.inbox.models import Interrupt, Kind, Status
 from apps.threads.ids import checkpoint_id_or_blank, thread_id_or_404
@@ -121,11 +122,11 @@ def _thread_page(
         thread = dict(reads["thread"].value)
     elif failed.kind == "missing":
         problem = "The deployment does not have this thread (any more)."
-        services.apply_snapshot(deployment, thread_id, None)
+        records.apply_snapshot(deployment, thread_id, None)
     else:
         problem = f"Could not read the thread from the deployment: {failed}"
     sync = (
-        services.sync_thread_interrupts(
+        records.sync_thread_interrupts(
             deployment, thread_id, thread=thread, state=reads["state"].value
         )
         if thread
@@ -338,8 +339,8 @@ def edit_state(
         raise Http404("No such thread or checkpoint on the deployment.") from None
     except SwitchboardError as err:
         problem = f"Could not read the thread from the deployment: {err}"
-    head_snap = services.snapshot_of(thread_id, head) if head else None
-    at_id = services.snapshot_of(thread_id, at).checkpoint_id if at else checkpoint_id
+    head_snap = records.snapshot_of(thread_id, head) if head else None
+    at_id = records.snapshot_of(thread_id, at).checkpoint_id if at else checkpoint_id
     initial = {
         "checkpoint_id": at_id,
         "head_checkpoint_id": head_snap.checkpoint_id if head_snap else "",
@@ -381,7 +382,7 @@ def edit_state(
                         f"State written (checkpoint {outcome.checkpoint_id}); continuing in run {outcome.run.pk}.",
                     )
                     return hx_redirect(request, _run_url(outcome.run))
-                services.sync_thread_interrupts(deployment, thread_id)
+                records.sync_thread_interrupts(deployment, thread_id)
                 messages.success(request, f"State written: new checkpoint {outcome.checkpoint_id}.")
                 return hx_redirect(
                     request,

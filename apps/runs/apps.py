@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_out
 
 
 class RunsConfig(AppConfig):
@@ -10,20 +9,15 @@ class RunsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.contrib.auth.signals import user_logged_out
+        # Django runs ready() once the models are loaded: the modules below import models, so
+        # this is the one place they can be imported from an AppConfig.
+        from apps.runs import receivers, selectors
+        from apps.threads import hooks as thread_hooks
 
-        user_logged_out.connect(_close_sockets_on_logout, dispatch_uid="runs-close-sockets")
-
-
-def _close_sockets_on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    # A websocket outlives the session that opened it unless told: close the user's sockets.
-    if user is None or user.pk is None:
-        return
-    from apps.runs.events import RunEvents
-
-    try:
-        RunEvents.end_sessions(user.pk)
-    except Exception:  # Redis away: the consumers' session check closes the sockets anyway
-        import logging
-
-        logging.getLogger(__name__).warning("could not close the sockets of user %s", user.pk)
+        user_logged_out.connect(
+            receivers.close_sockets_on_logout, dispatch_uid="runs-close-sockets"
+        )
+        # The thread pages' live badge and links to the console's runs.
+        thread_hooks.register(
+            live_keys=selectors.live_thread_keys, console_runs=selectors.upstream_runs_of_thread
+        )

@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.runs.events import END_EVENT
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
 
 
@@ -377,8 +378,6 @@ def finish(
 
     Returns the end event, or None when someone else holds (or already finished) the run.
     """
-    from apps.runs.events import END_EVENT
-
     now = timezone.now()
     data = {"status": status.value, "error": error, **(end_data or {})}
     sets = ", status = %s, error = %s, finished_at = %s, lease_owner = '', lease_expires_at = NULL"

@@ -1,6 +1,9 @@
 """The relay: follow one run on its deployment and store + broadcast every event.
 
-Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who relays. The steps:
+Celery only rings the doorbell (``apps.runs.tasks``); the lease decides who relays. A relay
+carries out an intent the gate (``apps.gate.gate``) already let through and audited: the Run row
+exists only because ``apps.runs.services.create_run`` ran inside a gate pass, and the cancel it
+sends upstream is the one ``do_cancel_run`` flagged, through the gate too. The steps:
 
 1. Claim the run with a conditional UPDATE; 0 rows means another relay has it: return.
 2. If the upstream run does not exist yet, create it through the SDK core with
@@ -35,11 +38,13 @@ from django.db import DatabaseError, InterfaceError, OperationalError, connectio
 from django.utils import timezone
 from redis.exceptions import RedisError
 
-from apps.inbox.services import sync_thread_interrupts
+from apps.deployments.clients import sync_client_for
 from apps.runs import lease
 from apps.runs.events import RunEventPayload, RunEvents, event_payload
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
+from apps.threads.models import ThreadIndex
 from apps.threads.services import mark_thread, upsert_thread
+from apps.threads.signals import threads_seen
 from switchboard.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -141,8 +146,6 @@ class _Follow:
             self.cancel_upstream()
 
     def cancel_upstream(self) -> None:
-        from apps.runs.services import cancel_upstream
-
         if not self.cancel_sent and self.upstream_run_id:
             self.cancel_sent = True
             cancel_upstream(self.run.pk)
@@ -191,6 +194,7 @@ class _Follow:
                 run.thread_id, self.upstream_run_id, last_event_id=resume_from
             )
             return stream, skip_id, skip
+        # The run's creation on the deployment: the gated intent of this Run row, carried out.
         stream = client.stream_run(
             run.thread_id,
             assistant_id=run.assistant_id,
@@ -329,8 +333,6 @@ def relay(run_id: int) -> str:
 
 
 def _relay(run_id: int, owner: str) -> str:
-    from apps.deployments.clients import sync_client_for
-
     run = Run.objects.select_related("deployment").get(pk=run_id)
     follow = _Follow(run, owner)
     client = sync_client_for(run.deployment)
@@ -378,6 +380,30 @@ def _relay(run_id: int, owner: str) -> str:
     return status.value
 
 
+def cancel_upstream(run_id: int) -> str:
+    """Ask the deployment to cancel the run's upstream run, if it is known yet (the relay asks
+    again as soon as it learns the id). Returns a message for the operator.
+
+    Carries out a cancel the gate let through (``services.do_cancel_run`` set
+    ``cancel_requested``); never called on its own for a person."""
+    run = Run.objects.select_related("deployment").get(pk=run_id)
+    if not run.upstream_run_id:
+        return "Cancel requested: the run is being started and will be cancelled at once."
+    try:
+        sync_client_for(run.deployment).cancel_run(
+            run.thread_id,
+            run.upstream_run_id,
+            wait=False,
+            action="rollback" if run.cancel_requested == "rollback" else "interrupt",
+        )
+    except NotFoundError:
+        return "The deployment no longer has this run."
+    except SwitchboardError as error:
+        log.warning("run %s: cancel failed: %s", run_id, error)
+        return f"Cancel requested, but the deployment answered: {error}"
+    return "Cancel sent to the deployment."
+
+
 # -- the thread index and the inbox --------------------------------------------------------
 # Both are caches of the deployment: a failure to refresh them is logged and never stops a relay;
 # the next index sync catches up.
@@ -394,7 +420,7 @@ def _index_finished(run: Run, client: Any, status: Status) -> None:
     try:
         thread = client.get_thread(run.thread_id)
         upsert_thread(run.deployment, thread)
-        sync_thread_interrupts(run.deployment, run.thread_id, thread=thread)
+        threads_seen.send(sender=ThreadIndex, deployment=run.deployment, threads=[thread])
     except (SwitchboardError, DatabaseError):
         log.exception("run %s: could not refresh thread %s in the index", run.pk, run.thread_id)
 

@@ -40,3 +40,15 @@ def live_thread_keys(deployment_ids: Iterable[int]) -> set[tuple[int, str]]:
 def runs_of_thread(user: AnyUser, deployment_id: int, thread_id: str) -> QuerySet[Run]:
     """The console's runs on one thread, newest first (for the thread page)."""
     return runs_for(user).filter(deployment_id=deployment_id, thread_id=thread_id)
+
+
+def upstream_runs_of_thread(user: AnyUser, deployment_id: int, thread_id: str) -> dict[str, int]:
+    """Upstream run id -> console run pk, for the thread page to link each run to its live
+    page (the newest 200)."""
+    return {
+        run.upstream_run_id: run.pk
+        for run in runs_of_thread(user, deployment_id, thread_id).only("pk", "upstream_run_id")[
+            :200
+        ]
+        if run.upstream_run_id
+    }

@@ -1,4 +1,6 @@
-"""Starting and cancelling runs: validation (``check_*``) and mutations (``do_*``).
+"""Starting and cancelling runs: validation (``check_*``) and mutations (``do_*``), each
+through the gate (``apps.gate.gate``), which checks the role, the writable deployment, the
+workflow's rules on the items waiting on the thread, and the input, and audits the intent.
 
 Each mutation writes its row and its audit entry in one transaction, and sends work to Celery
 only once that transaction has committed, so a relay never looks for a run that is not there.
@@ -6,7 +8,6 @@ only once that transaction has committed, so a relay never looks for a run that 
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any, Literal, TypeAlias
 
@@ -14,15 +15,15 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from apps.accounts.permissions import AnyUser, require
+from apps.accounts.permissions import AnyUser
 from apps.audit.services import record
 from apps.deployments.models import Deployment
+from apps.gate.gate import Intent, Refused, pass_through, passing
 from apps.runs import lease
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import Kind, Run, Status
-from switchboard.errors import NotFoundError, SwitchboardError
-
-log = logging.getLogger(__name__)
+from apps.runs.relay import cancel_upstream
+from apps.runs.tasks import relay_run
 
 RunKind: TypeAlias = Literal["input", "resume", "fork", "rerun"]
 CancelAction: TypeAlias = Literal["interrupt", "rollback"]
@@ -42,25 +43,14 @@ DEFAULT_STREAM_MODES = ["values", "updates", "messages-tuple", "custom"]
 MULTITASK_STRATEGIES = ("reject", "enqueue", "interrupt", "rollback")
 
 
-class RunRefused(Exception):
+class RunRefused(Refused):
     """The run cannot be started or cancelled as asked; the message says why, for the operator."""
 
 
 def check_start_run(
-    *,
-    user: AnyUser,
-    deployment: Deployment,
-    kind: str,
-    input: Any,
-    command: Any,
-    stream_mode: list[str],
-    multitask_strategy: str,
+    *, kind: str, command: Any, stream_mode: list[str], multitask_strategy: str
 ) -> None:
-    require(user, "operate", deployment)
-    if not deployment.enabled:
-        raise RunRefused("This deployment is disabled.")
-    if deployment.read_only:
-        raise RunRefused("This deployment is read-only: runs cannot be started on it.")
+    """What the run asks for makes sense (the role and a writable deployment are the gate's)."""
     if kind not in Kind.values:
         raise RunRefused(f"Unknown run kind {kind!r}.")
     if kind == Kind.RESUME and command is None:
@@ -72,6 +62,32 @@ def check_start_run(
         raise RunRefused(f"Unknown stream mode: {', '.join(unknown)}.")
     if multitask_strategy not in MULTITASK_STRATEGIES:
         raise RunRefused(f"Unknown multitask strategy {multitask_strategy!r}.")
+
+
+def _run_intent(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    action: str,
+    thread_id: str,
+    payloads: list[Any],
+    detail: dict[str, Any],
+    target: Run | None = None,
+    request: HttpRequest | None = None,
+) -> Intent:
+    return Intent(
+        actor=user,
+        deployment=deployment,
+        action=action,
+        permission="operate",
+        refusal=RunRefused,
+        decision="cancel" if action == "run.cancel" else "run",
+        thread_id=thread_id,
+        payloads=payloads,
+        detail=detail,
+        target=target,
+        request=request,
+    )
 
 
 def do_start_run(
@@ -90,29 +106,78 @@ def do_start_run(
     assistant_id: str,
     request: HttpRequest | None = None,
 ) -> Run:
-    """Create the run (queued), audit it, and enqueue its relay once the transaction commits.
+    """Start a run (start, fork, re-run) through the gate: see ``create_run``.
 
     ``thread_id=None`` starts a new thread: its id is chosen here (so pages can link to it at
     once) and the deployment creates it with the run. Raises ``PermissionDenied`` or
     ``RunRefused``.
     """
-    from apps.runs.tasks import relay_run
-
+    thread_id = thread_id or str(uuid.uuid4())
     modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
-    check_start_run(
+    intent = _run_intent(
         user=user,
         deployment=deployment,
-        kind=kind,
-        input=input,
-        command=command,
-        stream_mode=modes,
-        multitask_strategy=multitask_strategy,
+        action="run.start",
+        thread_id=thread_id,
+        payloads=[input, command],
+        detail={"kind": kind, "checkpoint_id": checkpoint_id or None},
+        request=request,
+    )
+    intent.prepare = lambda _: check_start_run(
+        kind=kind, command=command, stream_mode=modes, multitask_strategy=multitask_strategy
+    )
+    return pass_through(
+        intent,
+        lambda: create_run(
+            user=user,
+            deployment=deployment,
+            thread_id=thread_id,
+            kind=kind,
+            input=input,
+            command=command,
+            stream_mode=modes,
+            multitask_strategy=multitask_strategy,
+            checkpoint_id=checkpoint_id,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            assistant_id=assistant_id,
+            request=request,
+        ),
+        lambda run: {"run_id": run.pk},
+    )
+
+
+def create_run(
+    *,
+    user: AnyUser,
+    deployment: Deployment,
+    thread_id: str,
+    kind: RunKind,
+    input: Any = None,
+    command: Any = None,
+    stream_mode: list[str] | None = None,
+    multitask_strategy: str = "reject",
+    checkpoint_id: str | None = None,
+    interrupt_before: list[str] | str | None = None,
+    interrupt_after: list[str] | str | None = None,
+    assistant_id: str,
+    request: HttpRequest | None = None,
+) -> Run:
+    """Create the run (queued), audit it, and enqueue its relay once the transaction commits.
+
+    Only inside a gate pass (``do_start_run``, or an inbox decision resuming its thread): the
+    relay creates the upstream run of this row, carrying out the intent the gate let through.
+    """
+    passing()
+    modes = list(stream_mode) if stream_mode is not None else list(DEFAULT_STREAM_MODES)
+    check_start_run(
+        kind=kind, command=command, stream_mode=modes, multitask_strategy=multitask_strategy
     )
     with transaction.atomic():
         run = Run.objects.create(
             team_id=deployment.team_id,
             deployment=deployment,
-            thread_id=thread_id or str(uuid.uuid4()),
+            thread_id=thread_id,
             assistant_id=assistant_id,
             kind=kind,
             input=input,
@@ -162,9 +227,24 @@ def do_cancel_run(
 ) -> str:
     """Cancel a run: at once if no relay has it yet, else on the deployment. Returns a message
     for the operator. Raises ``PermissionDenied`` or ``RunRefused``."""
-    require(user, "operate", run)
     if action not in ("interrupt", "rollback"):
         raise RunRefused("Cancel with interrupt or rollback.")
+    intent = _run_intent(
+        user=user,
+        deployment=run.deployment,
+        action="run.cancel",
+        thread_id=run.thread_id,
+        payloads=[],
+        detail={"run_id": run.pk, "cancel": action},
+        target=run,
+        request=request,
+    )
+    return pass_through(intent, lambda: _cancel(user, run, action, request), lambda n: {"note": n})
+
+
+def _cancel(user: AnyUser, run: Run, action: CancelAction, request: HttpRequest | None) -> str:
+    # The relay's cancel of the upstream run carries out the flag set here (``cancel_upstream``).
+    passing()
     with transaction.atomic():
         locked = Run.objects.select_for_update().get(pk=run.pk)
         if not locked.is_active:
@@ -189,26 +269,3 @@ def do_cancel_run(
     if end is not None:
         return "Run cancelled before it started."
     return cancel_upstream(run.pk)
-
-
-def cancel_upstream(run_id: int) -> str:
-    """Ask the deployment to cancel the run's upstream run, if it is known yet (the relay asks
-    again as soon as it learns the id). Returns a message for the operator."""
-    from apps.deployments.clients import sync_client_for
-
-    run = Run.objects.select_related("deployment").get(pk=run_id)
-    if not run.upstream_run_id:
-        return "Cancel requested: the run is being started and will be cancelled at once."
-    try:
-        sync_client_for(run.deployment).cancel_run(
-            run.thread_id,
-            run.upstream_run_id,
-            wait=False,
-            action="rollback" if run.cancel_requested == "rollback" else "interrupt",
-        )
-    except NotFoundError:
-        return "The deployment no longer has this run."
-    except SwitchboardError as error:
-        log.warning("run %s: cancel failed: %s", run_id, error)
-        return f"Cancel requested, but the deployment answered: {error}"
-    return "Cancel sent to the deployment."

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.permissions import can
+from apps.deployments.clients import read_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for
@@ -39,8 +40,6 @@ def _graph_details(
     parallel under one overall deadline (``DEPLOYMENT_TIMEOUT``), whatever the SDK's retries."""
     if deployment is None:
         return [], None, ""
-    from apps.deployments.clients import read_client_for
-
     client = read_client_for(deployment)
     calls: dict[str, Callable[[], Any]] = {"assistants": lambda: client.list_assistants(limit=100)}
     if assistant:

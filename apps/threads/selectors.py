@@ -20,7 +20,7 @@ from django.http import Http404
 
 from apps.accounts.permissions import AnyUser
 from apps.deployments.selectors import deployments_for
-from apps.runs.selectors import live_thread_keys
+from apps.threads import hooks
 from apps.threads.models import SyncState, ThreadIndex, ThreadStatus
 from dashboard.keyset import decode_cursor, encode_cursor
 
@@ -196,5 +196,5 @@ def sync_states(deployment_ids: Sequence[int]) -> dict[int, SyncState]:
 
 def live_keys(deployment_ids: Iterable[int]) -> set[tuple[int, str]]:
     """(deployment id, thread id) of threads with a console run live right now: the one call
-    site of the runs app's selector (one query)."""
-    return live_thread_keys(list(deployment_ids))
+    site of what the runs app registers (``hooks``; one query)."""
+    return hooks.live_keys(deployment_ids)

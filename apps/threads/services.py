@@ -29,8 +29,8 @@ from django.utils.dateparse import parse_datetime
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch_one
-from apps.inbox.services import sync_threads
 from apps.threads.models import SyncState, ThreadIndex, ThreadStatus
+from apps.threads.signals import threads_seen
 from switchboard import SyncClient
 
 log = logging.getLogger(__name__)
@@ -283,7 +283,7 @@ def _read(
             full = {str(t["thread_id"]): t for t in client.search(ids=errored, limit=len(errored))}
             keep = [full.get(str(t["thread_id"]), t) for t in keep]
         result.written += upsert_page(deployment, keep)
-        sync_threads(deployment, keep)
+        threads_seen.send(sender=ThreadIndex, deployment=deployment, threads=keep)
         result.seen += len(threads)
         result.graph_ids.update(
             str(t["metadata"]["graph_id"])

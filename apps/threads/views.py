@@ -29,8 +29,7 @@ from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import Outcome, Problem, fetch, fetch_one
 from apps.deployments.selectors import deployments_for, get_deployment_for
-from apps.runs.selectors import runs_of_thread
-from apps.threads import presenters, selectors, services
+from apps.threads import hooks, presenters, selectors, services
 from apps.threads.diff import diff_values
 from apps.threads.forms import OpenThreadForm, ThreadFilterForm
 from apps.threads.graphdraw import render_graph_svg
@@ -343,13 +342,7 @@ def thread_detail(
 
     live = selectors.live_keys([deployment.pk])
     # The console's own runs of this thread, to link each upstream run to its live page.
-    console_runs = {
-        run.upstream_run_id: run.pk
-        for run in runs_of_thread(request.user, deployment.pk, thread_id).only(
-            "pk", "upstream_run_id"
-        )[:200]
-        if run.upstream_run_id
-    }
+    console_runs = hooks.console_runs(request.user, deployment.pk, thread_id)
     may_operate = can(request.user, "operate", deployment) and not deployment.read_only
     detail_url = reverse("threads:detail", args=[deployment.pk, thread_id])
     # Large states send their big top-level branches on demand, read back at the checkpoint

@@ -126,7 +126,7 @@ def decision_types(
     """
     names = _names(actions)
     label = node or "(question)"
-    if decision_action in ("continue", "resolve", "edit_state"):
+    if decision_action in ("continue", "resolve", "edit_state", "run", "cancel"):
         return [(name, decision_action) for name in names] or [(label, decision_action)]
     if kind == "legacy" and isinstance(resume_value, list):
         types = [str(r.get("type", "?")) if isinstance(r, Mapping) else "?" for r in resume_value]

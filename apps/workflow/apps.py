@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 
 
 class WorkflowConfig(AppConfig):
@@ -8,5 +9,24 @@ class WorkflowConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Deciding an item releases its claim and settles its deadline and approvals.
-        from apps.workflow import receivers  # noqa: F401
+        # Django runs ready() once the models are loaded: the modules below import models, so
+        # this is the one place they can be imported from an AppConfig.
+        from apps.gate import gate
+        from apps.inbox import hooks as inbox_hooks
+        from apps.inbox.models import Decision
+        from apps.workflow import hooks, receivers
+        from apps.workflow.models import Notification
+
+        post_save.connect(
+            receivers.decision_settles_item,
+            sender=Decision,
+            dispatch_uid="workflow-decision-settles-item",
+        )
+        post_save.connect(
+            receivers.notification_created,
+            sender=Notification,
+            dispatch_uid="workflow-notification-delivery",
+        )
+        inbox_hooks.register(item_appeared=receivers.item_appeared)
+        # Claims, approval rules and four-eyes hold on every change that passes the gate.
+        gate.register_rule(hooks.gate_rule)

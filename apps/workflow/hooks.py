@@ -1,15 +1,16 @@
-"""What the inbox calls into the team workflow (the inbox imports this module lazily, inside
-its functions, so neither app imports the other at load time).
+"""The team workflow's rules, registered on the gate (``apps.gate.gate``) in
+``WorkflowConfig.ready()``, so the inbox and the runs app never import the workflow.
 
-- ``before_decision(...)``: from ``apps.inbox.services.do_decide`` once the resume is composed
-  (so the values are final and valid) and before its transaction. Refuses, with a sentence:
-  an item someone else has claimed (``ClaimedByOther``); a decision the team's approval rules
-  reserve to a stronger role (``PermissionDenied`` naming it); and, for a decision a rule marks
-  risky, records the first approval and stops there (``AwaitingSecondApproval``), or refuses the
-  same person approving twice (``SameApproverTwice``). The second distinct approver of the
-  same values passes, and the inbox sends the resume.
-- ``item_appeared(team_id)``: on commit of a sync that opened items; queues their
-  notifications at once instead of at the next beat.
+- ``gate_rule(intent)``: for every change a person makes to a deployment, after the role and the
+  writable deployment, before the stale-decision guard and before anything is written or sent.
+  Refuses, with a sentence: an item someone else has claimed
+  (``ClaimedByOther``); a decision the team's approval rules reserve to a stronger role
+  (``PermissionDenied`` naming it); and, for a decision a rule marks risky, records the first
+  approval and stops there (``AwaitingSecondApproval``), or refuses the same person approving
+  twice (``SameApproverTwice``). The second distinct approver of the same values passes, and the
+  inbox sends the resume. A change that does not answer (continue, mark resolved, a state edit,
+  a run or a cancel on a waiting thread) meets every rule on the items' tools, and is refused
+  where a rule marks them risky.
 
 Deciding releases the claim, completes the approval and settles the deadline through a
 ``post_save`` receiver on the inbox's ``Decision`` (``receivers.py``), so the inbox need not
@@ -18,27 +19,31 @@ call anything for that.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from apps.accounts.models import Role
-from apps.accounts.permissions import AnyUser, role_in
+from apps.accounts.permissions import AnyUser, is_system, role_in, user_id
 from apps.audit.services import record
 from apps.deployments.models import Deployment
+from apps.gate.gate import Intent
+from apps.inbox.errors import InboxRefused
 from apps.inbox.models import Interrupt
-from apps.inbox.services import InboxRefused
 from apps.workflow.actions import decision_types, fingerprint
 from apps.workflow.models import Approval, ApprovalRule
 from apps.workflow.selectors import live_claims, rules_matching, waiting_approvals
-from apps.workflow.services import format_when, is_system, user_id
-
-log = logging.getLogger(__name__)
 
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
+OVERRIDES = ("continue", "resolve", "edit_state", "run", "cancel")
+
+
+def format_when(value: datetime) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
 
 
 class ClaimedByOther(InboxRefused):
@@ -63,7 +68,11 @@ def check_claims(user: AnyUser, rows: Sequence[Interrupt]) -> None:
 
 
 def _matching(rules: list[ApprovalRule], tool: str, kind: str) -> list[ApprovalRule]:
-    return [r for r in rules if r.tool in ("", tool) and r.decision in ("", kind)]
+    # A change that does not answer (continue, resolve, a state edit, a run, a cancel) can do
+    # what any answer does: every rule on the tool applies to it.
+    return [
+        r for r in rules if r.tool in ("", tool) and (kind in OVERRIDES or r.decision in ("", kind))
+    ]
 
 
 def check_rules(
@@ -151,22 +160,17 @@ def check_four_eyes(
         )
 
 
-def before_decision(
-    *,
-    user: AnyUser,
-    deployment: Deployment,
-    rows: Sequence[Interrupt],
-    resume_values: Mapping[int, Any],
-    action: str = "answer",
-) -> None:
-    """The inbox's gate before a decision is written and sent (see the module docstring).
+def gate_rule(intent: Intent) -> None:
+    """The workflow's rules on every intent the gate checks (see the module docstring).
 
-    ``resume_values`` maps each row's pk to the value it gets (as composed by the SDK);
-    ``action`` is the inbox's ``Decision.Action`` (``answer``, ``raw``, ``continue``,
-    ``resolve``, ``edit_state``). The system (timeouts) carries out what an admin configured:
-    claims and rules do not apply to it.
+    ``intent.items`` are the items the change decides or would settle (a state edit, a run on
+    a waiting thread) and ``intent.values`` what each gets, as composed by the SDK;
+    ``intent.decision`` is the inbox's ``Decision.Action`` (``answer``, ``raw``, ``continue``,
+    ``resolve``, ``edit_state``) or ``run`` / ``cancel``. The system (timeouts) carries out what
+    an admin configured: claims and rules do not apply to it.
     """
-    if is_system(user):
+    user, rows = intent.actor, list(intent.items)
+    if is_system(user) or not rows:
         return
     check_claims(user, rows)
     choices: list[tuple[str, str]] = []
@@ -174,28 +178,18 @@ def before_decision(
         choices += decision_types(
             row.kind,
             row.actions if isinstance(row.actions, list) else [],
-            resume_values.get(row.pk),
+            intent.values.get(row.pk),
             node=row.node,
-            decision_action=action,
+            decision_action=intent.decision,
         )
-    risky = check_rules(user, deployment, choices)
-    if risky:
+    risky = check_rules(user, intent.deployment, choices)
+    if not risky:
+        return
+    if any(kind in OVERRIDES for _, kind in risky):
+        raise PermissionDenied(
+            "The team's approval rules mark this item risky: decide it from its thread page, "
+            "where a second operator confirms the decision."
+        )
+    if all(r.pk in intent.values for r in rows):
         summary = ", ".join(f"{kind} {tool}" for tool, kind in choices)
-        check_four_eyes(user, rows, {r.pk: resume_values.get(r.pk) for r in rows}, summary)
-
-
-def item_appeared(team_id: int) -> None:
-    """Queue notifications for the team's new items now. Never raises for the broker's sake:
-    the beat sweep announces them a little later anyway."""
-    from kombu.exceptions import OperationalError
-
-    from apps.workflow.tasks import notify_new_items
-
-    try:
-        notify_new_items.delay([team_id])
-    except OperationalError:
-        log.warning(
-            "could not enqueue notifications for team %s; the beat sweep will",
-            team_id,
-            exc_info=True,
-        )
+        check_four_eyes(user, rows, {r.pk: intent.values.get(r.pk) for r in rows}, summary)

@@ -1,19 +1,27 @@
-"""Deciding an item settles its workflow, in the decision's own transaction: the claim is
-released, a waiting first approval is completed, and a waiting deadline is closed."""
+"""How the team workflow reacts to the inbox and to its own rows; connected in
+``WorkflowConfig.ready()``.
+
+- Deciding an item settles its workflow, in the decision's own transaction: the claim is
+  released, a waiting first approval is completed, and a waiting deadline is closed.
+- An item appeared (the inbox's hook): its notifications are queued at once.
+- A notification was created: its delivery is enqueued when the transaction commits.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from apps.inbox.models import Decision
-from apps.workflow.models import Approval, Claim, Deadline
+from apps.workflow.models import Approval, Claim, Deadline, Notification
+from apps.workflow.tasks import deliver_notification, notify_new_items
+
+log = logging.getLogger(__name__)
 
 
-@receiver(post_save, sender=Decision, dispatch_uid="workflow-decision-settles-item")
 def decision_settles_item(
     sender: type[Decision], instance: Decision, created: bool, **kwargs: Any
 ) -> None:
@@ -31,3 +39,24 @@ def decision_settles_item(
         outcome=f"Decided by {instance.decided_by_label} before its timeout.",
         finished_at=now,
     )
+
+
+def notification_created(
+    sender: type[Notification], instance: Notification, created: bool, **kwargs: Any
+) -> None:
+    # In the creating transaction (a savepoint that a duplicate rolls back, with this).
+    if created:
+        deliver_notification.delay_on_commit(instance.pk)  # type: ignore[attr-defined]
+
+
+def item_appeared(team_id: int) -> None:
+    """Queue notifications for the team's new items now. Never raises for the broker's sake:
+    the beat sweep announces them a little later anyway."""
+    try:
+        notify_new_items.delay([team_id])
+    except OperationalError:
+        log.warning(
+            "could not enqueue notifications for team %s; the beat sweep will",
+            team_id,
+            exc_info=True,
+        )

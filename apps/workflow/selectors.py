@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from apps.accounts.permissions import AnyUser, require, teams_for
 from apps.inbox.models import Interrupt
-from apps.inbox.selectors import get_interrupt_for, interrupts_for
+from apps.inbox.selectors import get_interrupt_for, interrupts_for, pending_for
 from apps.workflow.actions import decision_types
 from apps.workflow.metrics import DecisionFact
 from apps.workflow.models import (
@@ -219,8 +219,6 @@ def decision_facts(
 
 
 def pending_asked_at(user: AnyUser, deployment_ids: list[int] | None = None) -> list[datetime]:
-    from apps.inbox.selectors import pending_for
-
     qs = pending_for(user)
     if deployment_ids:
         qs = qs.filter(deployment_id__in=deployment_ids)

@@ -7,18 +7,18 @@ from typing import Any
 
 from celery import Task, shared_task
 
-from apps.workflow import services
+from apps.workflow import bulk, notifications, timeouts
 from apps.workflow.notify import TransientDeliveryError
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def run_bulk_job(job_id: int) -> str:
-    return services.process_bulk_job(job_id)
+    return bulk.process_bulk_job(job_id)
 
 
 @shared_task(ignore_result=True)
 def notify_new_items(team_ids: list[int] | None = None) -> int:
-    return services.queue_notifications(team_ids)
+    return notifications.queue_notifications(team_ids)
 
 
 @shared_task(
@@ -35,9 +35,9 @@ def notify_new_items(team_ids: list[int] | None = None) -> int:
 def deliver_notification(self: Task[Any, Any], notification_id: int) -> str:
     # On the last try a transient failure is final: the row says "failed" with the error.
     last_try = self.request.retries >= (self.max_retries or 0)
-    return services.deliver_notification(notification_id, last_try=last_try)
+    return notifications.deliver_notification(notification_id, last_try=last_try)
 
 
 @shared_task(ignore_result=True)
 def apply_timeouts() -> list[int]:
-    return services.apply_due_timeouts()
+    return timeouts.apply_due_timeouts()

@@ -24,8 +24,9 @@ from apps.accounts.permissions import can, teams_for
 from apps.deployments.selectors import deployments_for
 from apps.inbox.forms import InboxFilterForm
 from apps.inbox.models import Interrupt
-from apps.inbox.selectors import filter_inbox
+from apps.inbox.selectors import filter_inbox, pending_for
 from apps.workflow import charts, forms, metrics, selectors, services
+from apps.workflow.hooks import format_when
 from apps.workflow.models import Approval, BulkItem, BulkJob, Deadline, Notification
 from dashboard.csvsafe import csv_response
 
@@ -35,8 +36,6 @@ from dashboard.csvsafe import csv_response
 @require_GET
 @login_required
 def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
-    from apps.inbox.selectors import pending_for
-
     now = timezone.now()
     pending = pending_for(request.user)
     mine = selectors.claims_held_by(request.user, now)
@@ -117,9 +116,7 @@ def item_claim(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
         claim = services.do_claim(user=request.user, item=item, minutes=minutes, request=request)
     except services.WorkflowRefused as refused:
         return _item_response(request, item, str(refused), status=409)
-    return _after_item_write(
-        request, item, f"Claimed until {services.format_when(claim.expires_at)}."
-    )
+    return _after_item_write(request, item, f"Claimed until {format_when(claim.expires_at)}.")
 
 
 @require_POST

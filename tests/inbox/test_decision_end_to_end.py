@@ -8,7 +8,7 @@ import time
 import pytest
 
 from apps.inbox.models import Status
-from apps.inbox.services import sync_thread_interrupts
+from apps.inbox.records import sync_thread_interrupts
 from apps.runs.models import Run
 from tests.fixtures.inbox import SUPPORT
 

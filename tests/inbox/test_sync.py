@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from apps.inbox.models import Interrupt, Kind, Status
-from apps.inbox.services import sync_thread_interrupts
+from apps.inbox.records import sync_thread_interrupts
 from tests.fixtures.inbox import REFUND, SUPPORT
 
 pytestmark = pytest.mark.django_db

@@ -120,8 +120,9 @@ def test_a_rule_reserves_a_decision_to_admins(client, oscar, alice, team_a, paus
 
 @pytest.mark.django_db(transaction=True)
 def test_a_bulk_approve_of_a_risky_item_waits_for_a_second_approver(oscar, alice, team_a, paused):
+    from apps.workflow.bulk import process_bulk_job
     from apps.workflow.models import BulkItem
-    from apps.workflow.services import do_start_bulk, process_bulk_job
+    from apps.workflow.services import do_start_bulk
 
     ApprovalRule.objects.create(team=team_a, tool="issue_refund", risky=True)
     p = paused("refund_approval", REFUND)

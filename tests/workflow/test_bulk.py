@@ -14,8 +14,9 @@ import pytest
 
 from apps.inbox.models import Decision, Interrupt, Kind, Status
 from apps.runs.models import Run
+from apps.workflow.bulk import process_bulk_job
 from apps.workflow.models import BulkItem, BulkJob
-from apps.workflow.services import do_start_bulk, process_bulk_job
+from apps.workflow.services import do_start_bulk
 from tests.fixtures.inbox import REFUND
 from tests.fixtures.workflow import tool_call
 

@@ -12,7 +12,7 @@ from django.core import mail
 
 from apps.audit.models import AuditEntry
 from apps.workflow.models import Channel, Notification
-from apps.workflow.services import deliver_notification, queue_notifications
+from apps.workflow.notifications import deliver_notification, queue_notifications
 from apps.workflow.tasks import deliver_notification as deliver_task
 
 
@@ -170,7 +170,7 @@ def test_an_admin_adds_a_channel_and_unsafe_urls_are_refused(client, alice, team
 def test_the_inbox_hook_announces_a_new_item_without_waiting_for_beat(
     team_a, deployment_a, item_factory, webhook_server, default_worker
 ):
-    from apps.workflow.hooks import item_appeared
+    from apps.inbox.hooks import item_appeared
 
     _channel(team_a, Channel.Kind.WEBHOOK, webhook_server.url)
     item = item_factory(deployment_a)

@@ -14,8 +14,9 @@ from apps.audit.models import AuditEntry
 from apps.inbox.models import Decision, Kind, Status
 from apps.runs.models import Run
 from apps.workflow.models import Claim, Deadline, Notification, TimeoutRule
-from apps.workflow.services import apply_due_timeouts, deliver_notification, schedule_deadlines
+from apps.workflow.notifications import deliver_notification
 from apps.workflow.tasks import apply_timeouts
+from apps.workflow.timeouts import apply_due_timeouts, schedule_deadlines
 from tests.fixtures.inbox import SUPPORT
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from django import template
 
-from apps.threads.presenters import short_json
+from apps.threads.presenters import pretty_json, short_json
+from apps.threads.selectors import COUNT_CAP
 
 register = template.Library()
 
@@ -21,8 +22,6 @@ def brief(value: Any, limit: int = 120) -> str:
 
 @register.filter
 def pretty(value: Any) -> str:
-    from apps.threads.presenters import pretty_json
-
     return pretty_json(value)
 
 
@@ -44,7 +43,5 @@ def get_item(mapping: Any, key: Any) -> Any:
 @register.filter
 def count_label(value: Any) -> str:
     """A status count from ``selectors.status_counts``: past the cap it reads "10,000+"."""
-    from apps.threads.selectors import COUNT_CAP
-
     n = int(value or 0)
     return f"{COUNT_CAP:,}+" if n > COUNT_CAP else f"{n:,}"

@@ -3,6 +3,9 @@
 Clients are built per process, lazily, on first use, and rebuilt when the deployment row changes.
 Nothing here runs at import time, so a Celery worker that forks after importing this module never
 inherits a client (and its loop thread and sockets) from its parent.
+
+Every client sends through the outbound guard (``apps.deployments.guard``), which checks the
+address each connection actually goes to, under the settings in force when it connects.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 from django.conf import settings
 
 from apps.deployments.crypto import decrypt
+from apps.deployments.guard import GuardedAsyncTransport
 from apps.deployments.models import Deployment
 from switchboard import Client, SyncClient
 
@@ -46,6 +50,7 @@ def sync_client_for(deployment: Deployment) -> SyncClient:
                 decrypt(deployment.api_key_encrypted) or None,
                 headers=_headers(deployment),
                 timeout=settings.DEPLOYMENT_TIMEOUT,
+                transport=GuardedAsyncTransport(),
             )
             _sync_clients[key] = client
         return client
@@ -61,6 +66,7 @@ def probe_client_for(deployment: Deployment, *, timeout: float) -> SyncClient:
         headers=_headers(deployment),
         timeout=timeout,
         max_retries=0,
+        transport=GuardedAsyncTransport(),
     )
 
 
@@ -79,4 +85,5 @@ def async_client_for(deployment: Deployment) -> Client:
         decrypt(deployment.api_key_encrypted) or None,
         headers=_headers(deployment),
         timeout=settings.DEPLOYMENT_TIMEOUT,
+        transport=GuardedAsyncTransport(),
     )

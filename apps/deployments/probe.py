@@ -32,7 +32,7 @@ def _redirect_message(deployment: Deployment, status: int, location: str | None)
         return f"{deployment.url} answered {status} (a redirect) without saying where to."
     target = urljoin(deployment.url + "/", location)
     try:
-        check_url(target, Policy.from_settings(is_demo=deployment.is_demo))
+        check_url(target, Policy.from_settings())
     except UnsafeURLError as error:
         return (
             f"{deployment.url} redirects to {target}, which the console refuses to follow: {error}"
@@ -58,7 +58,7 @@ def probe_deployment(deployment: Deployment) -> ProbeResult:
     """Check the URL is still allowed (its host may resolve elsewhere now), then ask the
     deployment's ``/ok`` once, within ``DEPLOYMENT_TIMEOUT``, without following redirects."""
     try:
-        check_url(deployment.url, Policy.from_settings(is_demo=deployment.is_demo))
+        check_url(deployment.url, Policy.from_settings())
     except UnsafeURLError as error:
         return ProbeResult(False, f"The URL is not allowed any more: {error}")
     timeout = float(settings.DEPLOYMENT_TIMEOUT)

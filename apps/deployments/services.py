@@ -67,6 +67,31 @@ class DeploymentChanges:
     headers: dict[str, str] | None = None
     clear_api_key: bool = False
     clear_headers: bool = False
+    # The admin confirmed that stored secrets may go to a new URL (see ``secrets_carried``).
+    move_secrets: bool = False
+
+
+class SecretsWouldMove(Exception):
+    """The URL changes while stored secrets would be kept, and nobody confirmed they may go to
+    the new host."""
+
+    def __init__(self, carried: list[str]) -> None:
+        super().__init__(", ".join(carried))
+        self.carried = carried
+
+
+def secrets_carried(deployment: Deployment, changes: DeploymentChanges) -> list[str]:
+    """The stored secrets ``changes`` would send to a new URL: kept (neither entered again nor
+    removed) while the URL changes. A key is bound to the URL it was given for, so this needs
+    the admin's confirmation, which the audit records."""
+    if changes.url == deployment.url:
+        return []
+    carried = []
+    if deployment.api_key_encrypted and not (changes.api_key or changes.clear_api_key):
+        carried.append("api_key")
+    if deployment.headers_encrypted and changes.headers is None and not changes.clear_headers:
+        carried.append("headers")
+    return carried
 
 
 def snapshot(deployment: Deployment) -> dict[str, Any]:
@@ -140,9 +165,13 @@ def do_update_deployment(
     changes: DeploymentChanges,
     request: HttpRequest | None = None,
 ) -> Deployment:
-    """Edit a deployment; writes (and audits) only when something changed."""
+    """Edit a deployment; writes (and audits) only when something changed. Raises
+    ``SecretsWouldMove`` when the URL changes and stored secrets would follow unconfirmed."""
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        carried = secrets_carried(deployment, changes)
+        if carried and not changes.move_secrets:
+            raise SecretsWouldMove(carried)
         before = snapshot(deployment)
         secrets_changed = _apply(deployment, changes)
         after = snapshot(deployment)
@@ -150,6 +179,8 @@ def do_update_deployment(
             return deployment
         if secrets_changed:
             after["secrets_changed"] = secrets_changed
+        if carried:
+            after["secrets_moved_to_new_url"] = carried
         deployment.save()
         record(
             actor=actor,

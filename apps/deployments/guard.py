@@ -206,10 +206,16 @@ class GuardedAsyncTransport(httpx.AsyncBaseTransport):
         await self._fresh.aclose()
 
 
-def sync_transport(resolve: Resolver | None = None) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport()
+def sync_transport(
+    resolve: Resolver | None = None, *, limits: httpx.Limits = DEFAULT_LIMITS
+) -> httpx.HTTPTransport:
+    transport = httpx.HTTPTransport(limits=limits)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(), network_backend=GuardedSyncBackend(resolve)
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=GuardedSyncBackend(resolve),
     )
     return transport
 

@@ -150,3 +150,32 @@ def test_toggling_a_deployment_checks_its_unchanged_url_again(
     deployment.refresh_from_db()
     assert deployment.enabled
     assert AuditEntry.objects.count() == audited
+
+
+def test_toggling_checks_an_unchanged_literal_url_under_todays_settings(
+    settings, server, client, alice, team_a
+):
+    deployment = Deployment.objects.create(team=team_a, name="Local", url=server.url)
+    settings.ALLOW_LOOPBACK_DEPLOYMENTS = False  # the console moved to production mode since
+    client.force_login(alice)
+
+    response = client.post(
+        f"/deployments/{deployment.pk}/edit/", {"name": "Local", "url": server.url}
+    )
+
+    assert response.status_code == 400
+    assert b"loopback" in response.content
+    deployment.refresh_from_db()
+    assert deployment.enabled
+
+
+def test_the_client_checks_the_address_when_it_connects_not_when_the_url_was_saved(
+    settings, server, team_a
+):
+    deployment = Deployment.objects.create(team=team_a, name="Local", url=server.url)
+    settings.ALLOW_LOOPBACK_DEPLOYMENTS = False
+
+    with pytest.raises(SwitchboardError, match="loopback"):
+        clients.sync_client_for(deployment).health()
+
+    assert server.requests == []

@@ -5,12 +5,14 @@ connects through the outbound guard, so a host that rebinds to loopback is refus
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
+from apps.audit.models import AuditEntry
 from apps.workflow.models import Channel, Notification
 from apps.workflow.services import deliver_notification, queue_notifications
 from tests.deployments.local_server import Answer, local_server
@@ -42,6 +44,8 @@ def test_a_webhook_url_is_stored_encrypted_and_never_shown_whole(client, alice, 
     assert "slack.example" not in _raw_targets()[0]
     assert b"hooks.slack.example" in page.content
     assert SECRET_PATH.encode() not in page.content
+    audited = AuditEntry.objects.get(action="workflow.channel_create").after
+    assert SECRET_PATH not in json.dumps(audited)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -22,6 +22,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    peer_port: int = 0  # the client's port: which connection the request came on
 
 
 @dataclass
@@ -31,13 +32,24 @@ class LocalServer:
 
 
 @contextmanager
-def local_server(answer: Callable[[Recorded], Answer]) -> Iterator[LocalServer]:
+def local_server(
+    answer: Callable[[Recorded], Answer], *, keep_alive: bool = False
+) -> Iterator[LocalServer]:
     requests: list[Recorded] = []
 
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1 keeps connections open between requests; HTTP/1.0 closes each one.
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
             recorded = Recorded(
-                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}
+                self.command,
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                self.client_address[1],
             )
             requests.append(recorded)
             reply = answer(recorded)

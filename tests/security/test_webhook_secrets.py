@@ -49,24 +49,34 @@ def test_a_webhook_url_is_stored_encrypted_and_never_shown_whole(client, alice, 
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_migration_encrypts_the_webhook_urls_already_stored():
+def test_the_migration_encrypts_stored_webhook_urls_and_drops_stored_response_bodies(
+    team_a, deployment_a, item_factory
+):
+    item = item_factory(deployment_a)
     executor = MigrationExecutor(connection)
     executor.migrate([("workflow", "0001_initial")])
-    old = executor.loader.project_state([("workflow", "0001_initial")]).apps
-    team = old.get_model("accounts", "Team").objects.create(name="Old", slug="old")
-    old.get_model("workflow", "Channel").objects.create(
-        team=team, kind="slack", name="Ops", target=f"https://hooks.slack.example{SECRET_PATH}"
-    )
     try:
+        old = executor.loader.project_state([("workflow", "0001_initial")]).apps
+        channel = old.get_model("workflow", "Channel").objects.create(
+            team_id=team_a.pk,
+            kind="slack",
+            name="Ops",
+            target=f"https://hooks.slack.example{SECRET_PATH}",
+        )
+        old.get_model("workflow", "Notification").objects.create(
+            interrupt_id=item.pk,
+            team_id=team_a.pk,
+            channel_id=channel.pk,
+            status="failed",
+            last_error=f"HTTP 403 from https://hooks.slack.example{SECRET_PATH}: {INTERNAL_PAGE!r}",
+        )
+    finally:
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
-    finally:
-        MigrationExecutor(connection).migrate(
-            MigrationExecutor(connection).loader.graph.leaf_nodes()
-        )
 
     assert SECRET_PATH not in _raw_targets()[0]
     assert Channel.objects.get().target == f"https://hooks.slack.example{SECRET_PATH}"
+    assert Notification.objects.get().last_error == "HTTP 403"
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,7 +12,7 @@ from django.http import HttpRequest
 from apps.accounts.models import Team
 from apps.accounts.services import demo_team
 from apps.audit.services import record
-from apps.deployments.crypto import decrypt, encrypt, rotate
+from apps.deployments.crypto import EncryptedTextField, decrypt, encrypt, rotate
 from apps.deployments.models import Deployment
 
 DEMO_NAME = "Local demo"
@@ -197,9 +198,10 @@ def do_update_deployment(
 
 @transaction.atomic
 def do_rotate_keys() -> int:
-    """Re-encrypt every deployment secret under the first ``FIELD_ENCRYPTION_KEY``; return how
-    many deployments had secrets. The plain values do not change, so ``updated_at`` (and the
-    clients cached on it) is left alone; each rotation is audited as done by the system."""
+    """Re-encrypt every deployment secret under the first ``FIELD_ENCRYPTION_KEY``, and every
+    other secret stored in an ``EncryptedTextField``; return how many rows had secrets. The
+    plain values do not change, so ``updated_at`` (and the clients cached on it) is left alone;
+    each rotation is audited as done by the system."""
     rotated = 0
     for deployment in Deployment.objects.select_for_update().order_by("pk"):
         if not (deployment.api_key_encrypted or deployment.headers_encrypted):
@@ -217,4 +219,29 @@ def do_rotate_keys() -> int:
             deployment_id=deployment.pk,
         )
         rotated += 1
+    return rotated + _rotate_encrypted_fields()
+
+
+def _rotate_encrypted_fields() -> int:
+    # Found through the model registry (webhook URLs in apps.workflow, ...), so this app
+    # imports none of the apps above it. Reading decrypts; writing encrypts under the first key.
+    rotated = 0
+    for model in django_apps.get_models():
+        names = [
+            f.attname for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)
+        ]
+        if not names:
+            continue
+        for row in model._default_manager.select_for_update().order_by("pk"):
+            model._default_manager.filter(pk=row.pk).update(
+                **{name: getattr(row, name) for name in names}
+            )
+            record(
+                actor=None,
+                actor_label="rotate_deployment_keys",
+                action="secrets.rotate_keys",
+                target=row,
+                team_id=getattr(row, "team_id", None),
+            )
+            rotated += 1
     return rotated

@@ -9,6 +9,8 @@ import json
 from typing import Any
 
 import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
@@ -126,3 +128,16 @@ def test_a_webhook_host_that_rebinds_to_loopback_is_refused_when_sending(
     assert outcome == "failed"  # for good: a refused address is not retried
     assert "now resolves to 127.0.0.1" in Notification.objects.get().last_error
     assert listener.requests == []
+
+
+def test_rotating_the_keys_re_encrypts_webhook_urls_so_the_old_key_can_go(settings, team_a):
+    old_key, new_key = settings.FIELD_ENCRYPTION_KEYS[0], Fernet.generate_key().decode()
+    url = f"https://hooks.slack.example{SECRET_PATH}"
+    Channel.objects.create(team=team_a, kind="slack", name="Ops", target=url)
+    settings.FIELD_ENCRYPTION_KEYS = [new_key, old_key]
+
+    call_command("rotate_deployment_keys", stdout=None)
+
+    settings.FIELD_ENCRYPTION_KEYS = [new_key]
+    assert Channel.objects.get().target == url
+    assert AuditEntry.objects.filter(action="secrets.rotate_keys").count() == 1

@@ -29,7 +29,15 @@ def _cache_key(deployment: Deployment) -> tuple[int, int, str]:
     return (os.getpid(), deployment.pk, deployment.updated_at.isoformat())
 
 
+def _api_key(deployment: Deployment) -> str | None:
+    if deployment.secrets_url != deployment.url:
+        return None  # given for another URL: never sent to this one
+    return decrypt(deployment.api_key_encrypted) or None
+
+
 def _headers(deployment: Deployment) -> dict[str, str]:
+    if deployment.secrets_url != deployment.url:
+        return {}
     raw = decrypt(deployment.headers_encrypted)
     return dict(json.loads(raw)) if raw else {}
 
@@ -47,7 +55,7 @@ def sync_client_for(deployment: Deployment) -> SyncClient:
                     old.close()
             client = SyncClient(
                 deployment.url,
-                decrypt(deployment.api_key_encrypted) or None,
+                _api_key(deployment),
                 headers=_headers(deployment),
                 timeout=settings.DEPLOYMENT_TIMEOUT,
                 transport=GuardedAsyncTransport(),
@@ -62,7 +70,7 @@ def probe_client_for(deployment: Deployment, *, timeout: float) -> SyncClient:
     it (``with probe_client_for(...) as client:``)."""
     return SyncClient(
         deployment.url,
-        decrypt(deployment.api_key_encrypted) or None,
+        _api_key(deployment),
         headers=_headers(deployment),
         timeout=timeout,
         max_retries=0,
@@ -82,7 +90,7 @@ def async_client_for(deployment: Deployment) -> Client:
     to the event loop it was first used on."""
     return Client(
         deployment.url,
-        decrypt(deployment.api_key_encrypted) or None,
+        _api_key(deployment),
         headers=_headers(deployment),
         timeout=settings.DEPLOYMENT_TIMEOUT,
         transport=GuardedAsyncTransport(),

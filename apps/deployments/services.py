@@ -82,10 +82,10 @@ class SecretsWouldMove(Exception):
 
 
 def secrets_carried(deployment: Deployment, changes: DeploymentChanges) -> list[str]:
-    """The stored secrets ``changes`` would send to a new URL: kept (neither entered again nor
-    removed) while the URL changes. A key is bound to the URL it was given for, so this needs
-    the admin's confirmation, which the audit records."""
-    if changes.url == deployment.url:
+    """The stored secrets ``changes`` would send to a URL other than the one they were given
+    for: kept (neither entered again nor removed) while the URL changes. A key is bound to the
+    URL it was given for, so this needs the admin's confirmation, which the audit records."""
+    if changes.url == deployment.secrets_url:
         return []
     carried = []
     if deployment.api_key_encrypted and not (changes.api_key or changes.clear_api_key):
@@ -113,6 +113,8 @@ def _apply(deployment: Deployment, changes: DeploymentChanges) -> list[str]:
     """Apply ``changes``; return which secrets changed (the snapshot cannot show it)."""
     deployment.name = changes.name
     deployment.url = changes.url
+    # Whatever is stored now was given (or confirmed: ``secrets_carried``) for this URL.
+    deployment.secrets_url = changes.url
     deployment.read_only = changes.read_only
     deployment.enabled = changes.enabled
     changed: list[str] = []
@@ -174,9 +176,10 @@ def do_update_deployment(
         if carried and not changes.move_secrets:
             raise SecretsWouldMove(carried)
         before = snapshot(deployment)
+        bound_to = deployment.secrets_url
         secrets_changed = _apply(deployment, changes)
         after = snapshot(deployment)
-        if before == after and not secrets_changed:
+        if before == after and not secrets_changed and deployment.secrets_url == bound_to:
             return deployment
         if secrets_changed:
             after["secrets_changed"] = secrets_changed

@@ -35,8 +35,8 @@ def _secrets_stay_message(deployment: Deployment, carried: list[str]) -> str:
         "the API key" if name == "api_key" else "the extra headers" for name in carried
     )
     return (
-        f"{what[0].upper()}{what[1:]} stored for {deployment.url} stay with that URL. Enter them "
-        "again for the new URL, remove them, or confirm below that they go to the new host."
+        f"{what[0].upper()}{what[1:]} stored for {deployment.secrets_url} stay with that URL. Enter "
+        "them again for the new URL, remove them, or confirm below that they go to the new host."
     )
 
 

@@ -10,10 +10,14 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import User
 
+from apps.accounts.models import Membership, Role
 from apps.audit.models import AuditEntry
+from apps.deployments import clients
 from apps.deployments.crypto import decrypt, encrypt
 from apps.deployments.models import Deployment
+from apps.deployments.services import register_demo_deployment
 from tests.deployments.local_server import Answer, local_server
 
 KEY = "the-write-only-key"
@@ -119,3 +123,38 @@ def test_removing_the_secrets_lets_the_url_change(client, alice, prod, elsewhere
 
     assert edited.status_code == 302
     assert _secrets_seen(elsewhere) == [(None, None)]
+
+
+def test_a_url_changed_by_another_path_reaches_the_new_host_without_the_secrets(
+    db, home, elsewhere
+):
+    # The launcher re-points the demo deployment at another port (a system write, no form).
+    demo, _ = register_demo_deployment(home.url)
+    Deployment.objects.filter(pk=demo.pk).update(api_key_encrypted=encrypt(KEY))
+    demo, _ = register_demo_deployment(elsewhere.url)
+
+    clients.sync_client_for(demo).health()
+
+    assert _secrets_seen(elsewhere) == [(None, None)]
+
+
+def test_saving_a_re_pointed_deployment_asks_before_binding_its_secrets_to_the_new_url(
+    db, client, home, elsewhere
+):
+    demo, _ = register_demo_deployment(home.url)
+    Deployment.objects.filter(pk=demo.pk).update(api_key_encrypted=encrypt(KEY))
+    demo, _ = register_demo_deployment(elsewhere.url)
+    admin = User.objects.create_user("dana", "dana@example.org", "password")
+    Membership.objects.create(user=admin, team=demo.team, role=Role.ADMIN)
+    client.force_login(admin)
+    detail = client.get(f"/deployments/{demo.pk}/")
+
+    refused = _edit(client, demo, url=elsewhere.url)
+    confirmed = _edit(client, demo, url=elsewhere.url, move_secrets="on")
+    clients.sync_client_for(Deployment.objects.get(pk=demo.pk)).health()
+
+    assert f"Given for {home.url}: not sent to this URL".encode() in detail.content
+    assert refused.status_code == 400
+    assert f"stored for {home.url}".encode() in refused.content
+    assert confirmed.status_code == 302
+    assert _secrets_seen(elsewhere) == [(KEY, None)]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,7 +34,10 @@ class LocalServer:
 
 @contextmanager
 def local_server(
-    answer: Callable[[Recorded], Answer], *, keep_alive: bool = False
+    answer: Callable[[Recorded], Answer],
+    *,
+    keep_alive: bool = False,
+    tls: ssl.SSLContext | None = None,
 ) -> Iterator[LocalServer]:
     requests: list[Recorded] = []
 
@@ -67,10 +71,13 @@ def local_server(
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", requests)
+        yield LocalServer(f"{scheme}://127.0.0.1:{server.server_address[1]}", requests)
     finally:
         server.shutdown()
         server.server_close()

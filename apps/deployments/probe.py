@@ -54,6 +54,11 @@ def _answer_problem(deployment: Deployment, answer: Any) -> str | None:
     )
 
 
+def _secrets_held_back(deployment: Deployment) -> bool:
+    stored = bool(deployment.api_key_encrypted or deployment.headers_encrypted)
+    return stored and deployment.secrets_url != deployment.url
+
+
 def probe_deployment(deployment: Deployment) -> ProbeResult:
     """Check the URL is still allowed (its host may resolve elsewhere now), then ask the
     deployment's ``/ok`` once, within ``DEPLOYMENT_TIMEOUT``, without following redirects."""
@@ -66,6 +71,13 @@ def probe_deployment(deployment: Deployment) -> ProbeResult:
         with probe_client_for(deployment, timeout=timeout) as client:
             answer = client.health()
     except AuthenticationError as error:
+        if _secrets_held_back(deployment):
+            return ProbeResult(
+                False,
+                f"{deployment.url} refused the request ({error.status_code}): the stored API key "
+                f"and headers were given for {deployment.secrets_url} and were not sent. Enter "
+                "them again for this URL, or confirm on the edit page that they go to it.",
+            )
         return ProbeResult(
             False, f"{deployment.url} refused the API key or headers ({error.status_code}): {error}"
         )

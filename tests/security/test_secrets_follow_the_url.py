@@ -158,3 +158,18 @@ def test_saving_a_re_pointed_deployment_asks_before_binding_its_secrets_to_the_n
     assert f"stored for {home.url}".encode() in refused.content
     assert confirmed.status_code == 302
     assert _secrets_seen(elsewhere) == [(KEY, None)]
+
+
+def test_test_connection_says_when_the_stored_key_was_held_back(db, client, home):
+    with local_server(lambda request: Answer(401, body=b'{"detail": "no key"}')) as moved_to:
+        demo, _ = register_demo_deployment(home.url)
+        Deployment.objects.filter(pk=demo.pk).update(api_key_encrypted=encrypt(KEY))
+        demo, _ = register_demo_deployment(moved_to.url)
+        admin = User.objects.create_user("dana", "dana@example.org", "password")
+        Membership.objects.create(user=admin, team=demo.team, role=Role.ADMIN)
+        client.force_login(admin)
+
+        response = client.post(f"/deployments/{demo.pk}/test/")
+
+    assert f"were given for {home.url} and were not sent".encode() in response.content
+    assert _secrets_seen(moved_to) == [(None, None)]

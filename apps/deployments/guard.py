@@ -14,7 +14,10 @@ It is an httpx transport, so the SDK (which accepts ``transport=``) stays free o
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import os
+import ssl
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -163,11 +166,23 @@ class GuardedSyncBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+def _ssl_context() -> ssl.SSLContext:
+    return _ssl_context_for(os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+
+
+@functools.cache
+def _ssl_context_for(cafile: str | None, capath: str | None) -> ssl.SSLContext:
+    # Loading the CA bundle takes a tenth of a second: one context per CA setting serves every
+    # client and connection of the process (httpx reads the same environment variables).
+    return httpx.create_ssl_context()
+
+
 def _async_http(resolve: Resolver | None, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
-    transport = httpx.AsyncHTTPTransport(limits=limits)
+    context = _ssl_context()
+    transport = httpx.AsyncHTTPTransport(verify=context, limits=limits)
     # httpx builds its pool without a way to name the network backend: build it again with ours.
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
@@ -209,9 +224,10 @@ class GuardedAsyncTransport(httpx.AsyncBaseTransport):
 def sync_transport(
     resolve: Resolver | None = None, *, limits: httpx.Limits = DEFAULT_LIMITS
 ) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport(limits=limits)
+    context = _ssl_context()
+    transport = httpx.HTTPTransport(verify=context, limits=limits)
     transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(),
+        ssl_context=context,
         max_connections=limits.max_connections,
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,

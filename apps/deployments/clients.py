@@ -3,6 +3,9 @@
 Clients are built per process, lazily, on first use, and rebuilt when the deployment row changes.
 Nothing here runs at import time, so a Celery worker that forks after importing this module never
 inherits a client (and its loop thread and sockets) from its parent.
+
+Every client sends through the outbound guard (``apps.deployments.guard``), which checks the
+address each connection actually goes to, under the settings in force when it connects.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import threading
 from django.conf import settings
 
 from apps.deployments.crypto import decrypt
+from apps.deployments.guard import GuardedAsyncTransport
 from apps.deployments.models import Deployment
 from switchboard import Client, SyncClient
 
@@ -25,7 +29,15 @@ def _cache_key(deployment: Deployment) -> tuple[int, int, str]:
     return (os.getpid(), deployment.pk, deployment.updated_at.isoformat())
 
 
+def _api_key(deployment: Deployment) -> str | None:
+    if deployment.secrets_url != deployment.url:
+        return None  # given for another URL: never sent to this one
+    return decrypt(deployment.api_key_encrypted) or None
+
+
 def _headers(deployment: Deployment) -> dict[str, str]:
+    if deployment.secrets_url != deployment.url:
+        return {}
     raw = decrypt(deployment.headers_encrypted)
     return dict(json.loads(raw)) if raw else {}
 
@@ -43,9 +55,10 @@ def sync_client_for(deployment: Deployment) -> SyncClient:
                     old.close()
             client = SyncClient(
                 deployment.url,
-                decrypt(deployment.api_key_encrypted) or None,
+                _api_key(deployment),
                 headers=_headers(deployment),
                 timeout=settings.DEPLOYMENT_TIMEOUT,
+                transport=GuardedAsyncTransport(),
             )
             _sync_clients[key] = client
         return client
@@ -57,10 +70,11 @@ def probe_client_for(deployment: Deployment, *, timeout: float) -> SyncClient:
     it (``with probe_client_for(...) as client:``)."""
     return SyncClient(
         deployment.url,
-        decrypt(deployment.api_key_encrypted) or None,
+        _api_key(deployment),
         headers=_headers(deployment),
         timeout=timeout,
         max_retries=0,
+        transport=GuardedAsyncTransport(),
     )
 
 
@@ -76,7 +90,8 @@ def async_client_for(deployment: Deployment) -> Client:
     to the event loop it was first used on."""
     return Client(
         deployment.url,
-        decrypt(deployment.api_key_encrypted) or None,
+        _api_key(deployment),
         headers=_headers(deployment),
         timeout=settings.DEPLOYMENT_TIMEOUT,
+        transport=GuardedAsyncTransport(),
     )

@@ -91,6 +91,12 @@ class DeploymentForm(forms.Form):
         help_text="One 'Name: value' per line. Stored encrypted and never shown again.",
     )
     clear_headers = forms.BooleanField(label="Remove the stored extra headers", required=False)
+    move_secrets = forms.BooleanField(
+        label="Send the stored API key and extra headers to the new URL",
+        required=False,
+        help_text="Secrets stay with the URL they were given for: when the URL changes, enter "
+        "them again, remove them, or confirm here that they go to the new host (audited).",
+    )
     read_only = forms.BooleanField(
         required=False, help_text="Reads only: no runs, no decisions, no state edits."
     )
@@ -114,16 +120,13 @@ class DeploymentForm(forms.Form):
             team_field.queryset = teams if teams is not None else Team.objects.none()
             del self.fields["clear_api_key"]
             del self.fields["clear_headers"]
+            del self.fields["move_secrets"]
 
     def clean_url(self) -> str:
-        url: str = self.cleaned_data["url"]
-        deployment = self.deployment
-        if deployment is not None and url.strip() == deployment.url:
-            # Unchanged: it passed this check when it was set (or the launcher registered it).
-            return deployment.url
-        is_demo = deployment.is_demo if deployment is not None else False
+        # Checked on every save, an unchanged URL too: what its host resolves to, and what the
+        # settings allow, may have changed since it was set (and the demo has no exemption).
         try:
-            return check_url(url, Policy.from_settings(is_demo=is_demo))
+            return check_url(self.cleaned_data["url"], Policy.from_settings())
         except UnsafeURLError as error:
             raise forms.ValidationError(str(error)) from None
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 
 from apps.accounts.models import Team
@@ -15,6 +17,10 @@ class Deployment(models.Model):
     # database, a template or a browser.
     api_key_encrypted = models.TextField(blank=True, default="")
     headers_encrypted = models.TextField(blank=True, default="")
+    # The URL the stored key and headers were given (or explicitly confirmed) for. Clients send
+    # them to that URL only, so a URL changed by any path other than the edit form (which asks)
+    # reaches the new host without them.
+    secrets_url = models.CharField(max_length=500, blank=True, default="", editable=False)
     read_only = models.BooleanField(default=False, help_text="Reads only: no runs, no decisions.")
     enabled = models.BooleanField(default=True)
     is_demo = models.BooleanField(default=False, editable=False)
@@ -29,3 +35,9 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self.secrets_url:
+            # A new row's secrets are given for its URL.
+            self.secrets_url = self.url
+        super().save(*args, **kwargs)

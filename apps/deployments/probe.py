@@ -32,7 +32,7 @@ def _redirect_message(deployment: Deployment, status: int, location: str | None)
         return f"{deployment.url} answered {status} (a redirect) without saying where to."
     target = urljoin(deployment.url + "/", location)
     try:
-        check_url(target, Policy.from_settings(is_demo=deployment.is_demo))
+        check_url(target, Policy.from_settings())
     except UnsafeURLError as error:
         return (
             f"{deployment.url} redirects to {target}, which the console refuses to follow: {error}"
@@ -54,11 +54,16 @@ def _answer_problem(deployment: Deployment, answer: Any) -> str | None:
     )
 
 
+def _secrets_held_back(deployment: Deployment) -> bool:
+    stored = bool(deployment.api_key_encrypted or deployment.headers_encrypted)
+    return stored and deployment.secrets_url != deployment.url
+
+
 def probe_deployment(deployment: Deployment) -> ProbeResult:
     """Check the URL is still allowed (its host may resolve elsewhere now), then ask the
     deployment's ``/ok`` once, within ``DEPLOYMENT_TIMEOUT``, without following redirects."""
     try:
-        check_url(deployment.url, Policy.from_settings(is_demo=deployment.is_demo))
+        check_url(deployment.url, Policy.from_settings())
     except UnsafeURLError as error:
         return ProbeResult(False, f"The URL is not allowed any more: {error}")
     timeout = float(settings.DEPLOYMENT_TIMEOUT)
@@ -66,6 +71,13 @@ def probe_deployment(deployment: Deployment) -> ProbeResult:
         with probe_client_for(deployment, timeout=timeout) as client:
             answer = client.health()
     except AuthenticationError as error:
+        if _secrets_held_back(deployment):
+            return ProbeResult(
+                False,
+                f"{deployment.url} refused the request ({error.status_code}): the stored API key "
+                f"and headers were given for {deployment.secrets_url} and were not sent. Enter "
+                "them again for this URL, or confirm on the edit page that they go to it.",
+            )
         return ProbeResult(
             False, f"{deployment.url} refused the API key or headers ({error.status_code}): {error}"
         )

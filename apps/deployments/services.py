@@ -4,6 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.apps import apps as django_apps
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 from django.http import HttpRequest
@@ -11,7 +12,7 @@ from django.http import HttpRequest
 from apps.accounts.models import Team
 from apps.accounts.services import demo_team
 from apps.audit.services import record
-from apps.deployments.crypto import decrypt, encrypt, rotate
+from apps.deployments.crypto import EncryptedTextField, decrypt, encrypt, rotate
 from apps.deployments.models import Deployment
 
 DEMO_NAME = "Local demo"
@@ -67,6 +68,31 @@ class DeploymentChanges:
     headers: dict[str, str] | None = None
     clear_api_key: bool = False
     clear_headers: bool = False
+    # The admin confirmed that stored secrets may go to a new URL (see ``secrets_carried``).
+    move_secrets: bool = False
+
+
+class SecretsWouldMove(Exception):
+    """The URL changes while stored secrets would be kept, and nobody confirmed they may go to
+    the new host."""
+
+    def __init__(self, carried: list[str]) -> None:
+        super().__init__(", ".join(carried))
+        self.carried = carried
+
+
+def secrets_carried(deployment: Deployment, changes: DeploymentChanges) -> list[str]:
+    """The stored secrets ``changes`` would send to a URL other than the one they were given
+    for: kept (neither entered again nor removed) while the URL changes. A key is bound to the
+    URL it was given for, so this needs the admin's confirmation, which the audit records."""
+    if changes.url == deployment.secrets_url:
+        return []
+    carried = []
+    if deployment.api_key_encrypted and not (changes.api_key or changes.clear_api_key):
+        carried.append("api_key")
+    if deployment.headers_encrypted and changes.headers is None and not changes.clear_headers:
+        carried.append("headers")
+    return carried
 
 
 def snapshot(deployment: Deployment) -> dict[str, Any]:
@@ -87,6 +113,8 @@ def _apply(deployment: Deployment, changes: DeploymentChanges) -> list[str]:
     """Apply ``changes``; return which secrets changed (the snapshot cannot show it)."""
     deployment.name = changes.name
     deployment.url = changes.url
+    # Whatever is stored now was given (or confirmed: ``secrets_carried``) for this URL.
+    deployment.secrets_url = changes.url
     deployment.read_only = changes.read_only
     deployment.enabled = changes.enabled
     changed: list[str] = []
@@ -140,16 +168,23 @@ def do_update_deployment(
     changes: DeploymentChanges,
     request: HttpRequest | None = None,
 ) -> Deployment:
-    """Edit a deployment; writes (and audits) only when something changed."""
+    """Edit a deployment; writes (and audits) only when something changed. Raises
+    ``SecretsWouldMove`` when the URL changes and stored secrets would follow unconfirmed."""
     with transaction.atomic():
         deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+        carried = secrets_carried(deployment, changes)
+        if carried and not changes.move_secrets:
+            raise SecretsWouldMove(carried)
         before = snapshot(deployment)
+        bound_to = deployment.secrets_url
         secrets_changed = _apply(deployment, changes)
         after = snapshot(deployment)
-        if before == after and not secrets_changed:
+        if before == after and not secrets_changed and deployment.secrets_url == bound_to:
             return deployment
         if secrets_changed:
             after["secrets_changed"] = secrets_changed
+        if carried:
+            after["secrets_moved_to_new_url"] = carried
         deployment.save()
         record(
             actor=actor,
@@ -166,9 +201,10 @@ def do_update_deployment(
 
 @transaction.atomic
 def do_rotate_keys() -> int:
-    """Re-encrypt every deployment secret under the first ``FIELD_ENCRYPTION_KEY``; return how
-    many deployments had secrets. The plain values do not change, so ``updated_at`` (and the
-    clients cached on it) is left alone; each rotation is audited as done by the system."""
+    """Re-encrypt every deployment secret under the first ``FIELD_ENCRYPTION_KEY``, and every
+    other secret stored in an ``EncryptedTextField``; return how many rows had secrets. The
+    plain values do not change, so ``updated_at`` (and the clients cached on it) is left alone;
+    each rotation is audited as done by the system."""
     rotated = 0
     for deployment in Deployment.objects.select_for_update().order_by("pk"):
         if not (deployment.api_key_encrypted or deployment.headers_encrypted):
@@ -186,4 +222,29 @@ def do_rotate_keys() -> int:
             deployment_id=deployment.pk,
         )
         rotated += 1
+    return rotated + _rotate_encrypted_fields()
+
+
+def _rotate_encrypted_fields() -> int:
+    # Found through the model registry (webhook URLs in apps.workflow, ...), so this app
+    # imports none of the apps above it. Reading decrypts; writing encrypts under the first key.
+    rotated = 0
+    for model in django_apps.get_models():
+        names = [
+            f.attname for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)
+        ]
+        if not names:
+            continue
+        for row in model._default_manager.select_for_update().order_by("pk"):
+            model._default_manager.filter(pk=row.pk).update(
+                **{name: getattr(row, name) for name in names}
+            )
+            record(
+                actor=None,
+                actor_label="rotate_deployment_keys",
+                action="secrets.rotate_keys",
+                target=row,
+                team_id=getattr(row, "team_id", None),
+            )
+            rotated += 1
     return rotated

@@ -6,13 +6,18 @@ resolves to must be one a deployment can legitimately live on:
 
 - never link-local (169.254.0.0/16, fe80::/10: where cloud metadata services answer), cloud metadata
   hosts and addresses, unspecified (0.0.0.0, ::), multicast or reserved addresses;
-- loopback only where ``settings.ALLOW_LOOPBACK_DEPLOYMENTS`` says so (the embedded demo);
+- loopback only where ``settings.ALLOW_LOOPBACK_DEPLOYMENTS`` says so (on in the embedded default,
+  off in production mode, for the demo deployment as for any other);
 - private ranges (10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10) unless
   ``settings.ALLOW_PRIVATE_DEPLOYMENTS`` is False: a self-hosted deployment on the company network is
   the normal case for a self-hosted console, so they are allowed by default.
 
-The check runs when a URL is saved and again before every "test connection"; redirects are never
-followed (a 3xx is reported with its target, which is checked here too).
+IPv6 addresses that carry an IPv4 address (IPv4-mapped, 6to4, Teredo) are judged by what
+they carry too, so ``[2002:a9fe:a9fe::]`` is the metadata address it wraps.
+
+The check runs when a URL is saved; ``apps.deployments.guard`` runs it again on every address each
+outbound connection actually goes to, so a host that resolves elsewhere later is refused then.
+Redirects are never followed (a 3xx is reported with its target, which is checked here too).
 """
 
 from __future__ import annotations
@@ -63,10 +68,11 @@ class Policy:
     allow_private: bool
 
     @classmethod
-    def from_settings(cls, *, is_demo: bool = False) -> Policy:
+    def from_settings(cls) -> Policy:
+        # No exemption for the demo deployment: in production mode it may reach loopback only
+        # if ALLOW_LOOPBACK_DEPLOYMENTS is on, like any deployment a team admin could re-point.
         return cls(
-            # The demo deployment is registered by the launcher on loopback, never by a user.
-            allow_loopback=is_demo or bool(settings.ALLOW_LOOPBACK_DEPLOYMENTS),
+            allow_loopback=bool(settings.ALLOW_LOOPBACK_DEPLOYMENTS),
             allow_private=settings.ALLOW_PRIVATE_DEPLOYMENTS,
         )
 
@@ -76,10 +82,37 @@ def system_resolver(host: str, port: int) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
+# The resolver every check and every guarded connection uses when none is passed. Looked up at
+# each call, so a test can stand in a DNS server that changes its answer (no /etc/hosts edits).
+resolver: Resolver = system_resolver
+
+
+def resolve_host(host: str, port: int) -> Sequence[str]:
+    return resolver(host, port)
+
+
+def embedded_ipv4(ip: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries (and so reaches): IPv4-mapped, 6to4
+    (2002::/16) and Teredo (2001::/32: its server and its client)."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return []
+
+
 def address_problem(ip: IPAddress, policy: Policy) -> str | None:
     """Why the console must not connect to ``ip``, or None when it may."""
+    for carried in embedded_ipv4(ip):
+        problem = address_problem(carried, policy)
+        if problem is not None:
+            return f"{problem}, wrapped in {ip}"
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+        return None  # judged above, as the IPv4 address it is
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if ip.is_unspecified or (isinstance(ip, ipaddress.IPv4Address) and ip in _THIS_NETWORK):
@@ -105,7 +138,7 @@ def check_url(
     url: str,
     policy: Policy | None = None,
     *,
-    resolve: Resolver = system_resolver,
+    resolve: Resolver | None = None,
 ) -> str:
     """Return ``url`` normalised (no trailing slash), or raise ``UnsafeURLError`` saying why the
     console may not use it. Resolves the host: every address it resolves to must be allowed."""
@@ -138,7 +171,7 @@ def check_url(
         addresses = [str(literal)]
     else:
         try:
-            addresses = list(resolve(host, port))
+            addresses = list((resolve or resolve_host)(host, port))
         except (OSError, UnicodeError) as error:
             raise UnsafeURLError(f"The host name {host} does not resolve ({error}).") from None
         if not addresses:

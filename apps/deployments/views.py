@@ -30,6 +30,16 @@ def _secrets_summary(deployment: Deployment) -> dict[str, Any]:
     }
 
 
+def _secrets_stay_message(deployment: Deployment, carried: list[str]) -> str:
+    what = " and ".join(
+        "the API key" if name == "api_key" else "the extra headers" for name in carried
+    )
+    return (
+        f"{what[0].upper()}{what[1:]} stored for {deployment.secrets_url} stay with that URL. Enter "
+        "them again for the new URL, remove them, or confirm below that they go to the new host."
+    )
+
+
 def _changes(form: DeploymentForm) -> services.DeploymentChanges:
     data = form.cleaned_data
     return services.DeploymentChanges(
@@ -41,6 +51,7 @@ def _changes(form: DeploymentForm) -> services.DeploymentChanges:
         headers=data["headers"],
         clear_api_key=data.get("clear_api_key", False),
         clear_headers=data.get("clear_headers", False),
+        move_secrets=data.get("move_secrets", False),
     )
 
 
@@ -120,11 +131,18 @@ def deployment_edit(request: AuthenticatedHttpRequest, deployment_id: int) -> Ht
     context = {"form": form, "deployment": deployment, **_secrets_summary(deployment)}
     if request.method == "POST":
         if form.is_valid():
-            services.do_update_deployment(
-                actor=request.user, deployment=deployment, changes=_changes(form), request=request
-            )
-            messages.success(request, f"Saved {form.cleaned_data['name']}.")
-            return HttpResponseRedirect(f"/deployments/{deployment.pk}/")
+            try:
+                services.do_update_deployment(
+                    actor=request.user,
+                    deployment=deployment,
+                    changes=_changes(form),
+                    request=request,
+                )
+            except services.SecretsWouldMove as refused:
+                form.add_error("url", _secrets_stay_message(deployment, refused.carried))
+            else:
+                messages.success(request, f"Saved {form.cleaned_data['name']}.")
+                return HttpResponseRedirect(f"/deployments/{deployment.pk}/")
         return render(request, "deployments/form.html", context, status=400)
     return render(request, "deployments/form.html", context)
 

@@ -8,11 +8,14 @@ permission checks need no join. Decisions themselves stay in the inbox: this app
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
 from apps.accounts.models import Role, Team
+from apps.deployments.crypto import EncryptedTextField
 from apps.deployments.models import Deployment
 from apps.inbox.models import Interrupt
 
@@ -102,8 +105,9 @@ class Channel(models.Model):
     team = models.ForeignKey(Team, models.CASCADE, related_name="+")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     name = models.CharField(max_length=100)
-    # Comma-separated addresses for email; the URL for webhooks (checked against SSRF).
-    target = models.CharField(max_length=1000)
+    # Comma-separated addresses for email; the URL for webhooks (checked against SSRF). Encrypted
+    # at rest like deployment keys: a Slack webhook URL is a bearer secret.
+    target = EncryptedTextField()
     enabled = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -112,6 +116,16 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"
+
+    @property
+    def shown_target(self) -> str:
+        """What a page may show of the target: the addresses of an email channel, only the
+        scheme and host of a webhook URL (its path and query are the secret)."""
+        target: str = self.target
+        if self.kind == self.Kind.EMAIL:
+            return target
+        parts = urlsplit(target)
+        return f"{parts.scheme}://{parts.hostname or ''}/…"
 
 
 class Notification(models.Model):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import smtplib
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any, TypedDict
 
 import httpx
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.urls import reverse
 
+from apps.deployments.guard import refusal, sync_transport
 from apps.deployments.urlcheck import UnsafeURLError, check_url
 
 WEBHOOK_TIMEOUT = 10.0
@@ -146,22 +148,40 @@ def email_message(item: ItemView, reason: str) -> tuple[str, str]:
     return f"[Switchboard] {text}"[:200], body
 
 
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
 def post_json(url: str, body: Any, delivery_id: int) -> None:
-    """POST ``body`` to ``url``. Redirects are not followed; the URL is checked again (SSRF)
-    because the addresses a host name resolves to can change after it was saved."""
+    """POST ``body`` to ``url``. Redirects are not followed. The URL is checked again (SSRF),
+    and the connection goes through the outbound guard, which checks the address it actually
+    reaches: the addresses a host name resolves to can change after it was saved, even between
+    this check and the connection.
+
+    Errors name the status and its reason phrase, never the response body (a webhook URL can
+    reach an internal page whose text is not for the team) nor the URL (a bearer secret)."""
     try:
         check_url(url)
     except UnsafeURLError as error:
         raise PermanentDeliveryError(str(error)) from None
     headers = {"User-Agent": "Switchboard", "X-Switchboard-Delivery": str(delivery_id)}
     try:
-        with httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False) as client:
+        with httpx.Client(
+            transport=sync_transport(), timeout=WEBHOOK_TIMEOUT, follow_redirects=False
+        ) as client:
             response = client.post(url, json=body, headers=headers)
     except httpx.TransportError as error:
+        refused = refusal(error)
+        if refused is not None:
+            raise PermanentDeliveryError(str(refused)) from None
         raise TransientDeliveryError(f"{type(error).__name__}: {error}") from None
     if response.is_success:
         return
-    message = f"HTTP {response.status_code} from {url}: {response.text[:200]}"
+    # The standard phrase, not the one the server sent: that is its text too.
+    message = f"HTTP {response.status_code} {_phrase(response.status_code)}".rstrip()
     if response.status_code in RETRY_STATUSES:
         raise TransientDeliveryError(message)
     raise PermanentDeliveryError(message)

@@ -268,7 +268,7 @@ def do_create_channel(
             action="workflow.channel_create",
             target=channel,
             team_id=team.pk,
-            after={"kind": kind, "name": channel.name, "target": target},
+            after={"kind": kind, "name": channel.name, "target": channel.shown_target},
             request=request,
         )
     return channel
@@ -284,7 +284,7 @@ def do_delete_channel(
             action="workflow.channel_delete",
             target=channel,
             team_id=channel.team_id,
-            before={"kind": channel.kind, "name": channel.name, "target": channel.target},
+            before={"kind": channel.kind, "name": channel.name, "target": channel.shown_target},
             request=request,
         )
         channel.delete()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ class Recorded:
     method: str
     path: str
     headers: dict[str, str]
+    peer_port: int = 0  # the client's port: which connection the request came on
 
 
 @dataclass
@@ -31,13 +33,27 @@ class LocalServer:
 
 
 @contextmanager
-def local_server(answer: Callable[[Recorded], Answer]) -> Iterator[LocalServer]:
+def local_server(
+    answer: Callable[[Recorded], Answer],
+    *,
+    keep_alive: bool = False,
+    tls: ssl.SSLContext | None = None,
+) -> Iterator[LocalServer]:
     requests: list[Recorded] = []
 
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1 keeps connections open between requests; HTTP/1.0 closes each one.
+        protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
         def _handle(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
             recorded = Recorded(
-                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}
+                self.command,
+                self.path,
+                {k.lower(): v for k, v in self.headers.items()},
+                self.client_address[1],
             )
             requests.append(recorded)
             reply = answer(recorded)
@@ -55,10 +71,13 @@ def local_server(answer: Callable[[Recorded], Answer]) -> Iterator[LocalServer]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield LocalServer(f"http://127.0.0.1:{server.server_address[1]}", requests)
+        yield LocalServer(f"{scheme}://127.0.0.1:{server.server_address[1]}", requests)
     finally:
         server.shutdown()
         server.server_close()

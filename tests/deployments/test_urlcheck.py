@@ -122,6 +122,5 @@ def test_the_policy_follows_the_settings(settings):
     settings.ALLOW_LOOPBACK_DEPLOYMENTS = False
     settings.ALLOW_PRIVATE_DEPLOYMENTS = False
     assert Policy.from_settings() == STRICT
-    assert Policy.from_settings(is_demo=True).allow_loopback
     settings.ALLOW_PRIVATE_DEPLOYMENTS = True
     assert Policy.from_settings().allow_private

@@ -12,11 +12,13 @@ from switchboard import errors, types
 from switchboard._batch import BatchProgress, BatchResult
 from switchboard._client import Client
 from switchboard._hitl import (
+    ActionDecision,
     InterruptAction,
     InterruptRecord,
     ResumeComposer,
     interrupts_from_state,
     is_paused_at_breakpoint,
+    jsonable_answer,
     needs_human,
 )
 from switchboard._http import RunStream
@@ -52,6 +54,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "ActionDecision",
     "AuthenticationError",
     "BatchProgress",
     "BatchResult",
@@ -82,6 +85,7 @@ __all__ = [
     "errors",
     "interrupts_from_state",
     "is_paused_at_breakpoint",
+    "jsonable_answer",
     "needs_human",
     "types",
 ]

@@ -50,6 +50,17 @@ def _text(content: Any) -> str:
     return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + " …"
 
 
+# What the decision page shows of an interrupt's value before "show the whole value".
+PREVIEW_CHARS = 4000
+
+
+def bounded(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """The start of ``text``, at most ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+
+
 def pretty(value: Any, limit: int = 20000) -> str:
     text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
     return (

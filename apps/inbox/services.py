@@ -55,6 +55,7 @@ from switchboard import (
     ResumeComposer,
     SwitchboardError,
     interrupts_from_state,
+    jsonable_answer,
 )
 
 log = logging.getLogger(__name__)
@@ -666,7 +667,7 @@ def do_decide(
         make = {
             a.interrupt_pk: {
                 "summary": a.summary[:300],
-                "answer": a.value,
+                "answer": jsonable_answer(a.value),
                 "resume_value": values.get(by_pk[a.interrupt_pk].interrupt_id),
                 "original": a.original,
                 "edited": a.edited,

@@ -17,9 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -244,3 +246,34 @@ class JSONTextField(forms.CharField):
             return parse_json(str(text))
         except StrictInputError as error:
             raise forms.ValidationError(str(error), code="invalid_json") from None
+
+
+# -- every request ----------------------------------------------------------------------------
+
+
+def _holds_nul(data: Any) -> bool:
+    return any("\x00" in key or any("\x00" in v for v in data.getlist(key)) for key in data)
+
+
+class RefuseNulCharacters:
+    """Answer 400 to a request whose path or parameters hold a NUL character.
+
+    No form accepts one (Django's ``CharField`` refuses it) and PostgreSQL cannot store or even
+    compare one: a NUL in a parameter a view filters on directly is an error deep in a query.
+    Nobody types one, so refusing the request outright loses nothing a person wrote.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (
+            "\x00" in request.path
+            or _holds_nul(request.GET)
+            or (request.method == "POST" and _holds_nul(request.POST))
+        ):
+            return HttpResponseBadRequest(
+                "The request holds a NUL character, which no field accepts.",
+                content_type="text/plain; charset=utf-8",
+            )
+        return self.get_response(request)

@@ -136,3 +136,28 @@ def test_a_cursor_that_is_not_a_date_and_a_key_is_broken(raw: str) -> None:
 def test_a_cursor_in_range_round_trips() -> None:
     when = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
     assert decode_cursor(encode_cursor(when, 42)) == (when, 42)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "url", "data"),
+    [
+        ("get", "/inbox/", {"thread": "a\x00b"}),
+        (
+            "post",
+            "/inbox/{deployment}/00000000-0000-0000-0000-000000000000/",
+            {"checkpoint_id": "\x00"},
+        ),
+        ("get", "/threads/", {"q": "\x00"}),
+    ],
+    ids=["inbox-thread-filter", "decision-checkpoint", "thread-search"],
+)
+def test_a_nul_character_anywhere_is_a_400(
+    method: str, url: str, data: dict[str, str], client: Client, alice: Any, deployment_a: Any
+):
+    client.force_login(alice)
+
+    r = getattr(client, method)(url.format(deployment=deployment_a.pk), data)
+
+    assert r.status_code == 400
+    assert b"NUL character" in r.content

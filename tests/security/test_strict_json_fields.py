@@ -118,8 +118,12 @@ def _run_input(client: Client, p: Paused | None, text: str, deployment: Any) -> 
     )
 
 
+# A metadata filter matches one scalar (``key=value``): the bad numbers are given bare.
+SCALARS = {'{"amount": NaN}': "NaN", "[1, Infinity]": "Infinity", '{"amount": 1e999}': "1e999"}
+
+
 def _metadata_filter(client: Client, p: Paused | None, text: str, deployment: Any) -> Any:
-    return client.get("/threads/", {"meta": f"order={text}"})
+    return client.get("/threads/", {"meta": f"order={SCALARS.get(text, text)}"})
 
 
 FIELDS = [
@@ -138,8 +142,16 @@ def _shown_back(page: str, text: str) -> bool:
     return html.escape(text, quote=False) in page or html.escape(text) in page
 
 
-@pytest.mark.parametrize("field", FIELDS, ids=lambda f: f.name.replace(" ", "-"))
-@pytest.mark.parametrize("bad", list(BAD), ids=list(BAD))
+# A number field reads one number: nesting and size do not apply to it.
+CASES = [
+    pytest.param(field, bad, id=f"{bad}-{field.name.replace(' ', '-')}")
+    for field in FIELDS
+    for bad in BAD
+    if not (field.name == "inbox edited number argument" and bad in ("deep", "2mb"))
+]
+
+
+@pytest.mark.parametrize(("field", "bad"), CASES)
 def test_a_bad_json_value_is_a_400_with_nothing_sent_and_nothing_lost(
     field: JsonField,
     bad: str,
@@ -149,8 +161,6 @@ def test_a_bad_json_value_is_a_400_with_nothing_sent_and_nothing_lost(
     graph_client: SyncClient,
     deployment_a: Any,
 ):
-    if field.name == "inbox edited number argument" and bad in ("deep", "2mb"):
-        pytest.skip("a number field reads one number: covered by nan, infinity and 1e999")
     p = paused("echo_review", {"asks": field.asks}) if field.asks is not None else None
     before = graph_client.get_thread_state(p.thread_id) if p else None
     threads_before = graph_client.count_threads()
@@ -162,6 +172,8 @@ def test_a_bad_json_value_is_a_400_with_nothing_sent_and_nothing_lost(
     page = r.content.decode()
     assert r.status_code == 400, page[:2000]
     assert 'class="error' in page or 'role="alert"' in page
+    if field.name == "thread metadata filter":
+        text = SCALARS.get(text, text)
     if field.name != "thread metadata filter" or len(text) < 500:
         assert _shown_back(page, text), "the operator's text is not in the form any more"
     assert not Run.objects.exists()

@@ -333,3 +333,30 @@ def test_a_200_kb_value_is_shown_bounded_and_whole_one_click_away(client, oscar,
     )
     assert whole
     assert big in whole.group(1)
+
+
+def test_parallel_review_takes_one_reviewer_now_and_the_other_later(client, oscar, paused, drive):
+    p = paused("parallel_review", {})
+    legal = next(r for r in p.rows if r.raw_value["branch"] == "legal")
+    finance = next(r for r in p.rows if r.raw_value["branch"] == "finance")
+    client.force_login(oscar)
+
+    r = client.post(
+        p.url, {**_base(p), f"i{legal.pk}-json": '"approve"', f"i{finance.pk}-json": ""}
+    )
+
+    assert r.status_code == 302, r.content.decode()[:3000]
+    first = Run.objects.get(thread_id=p.thread_id)
+    state = drive(first)
+    assert state["values"]["legal"] == "approve"
+    assert "decision" not in state["values"]
+    [pending] = Interrupt.objects.filter(thread_id=p.thread_id, status=Status.PENDING)
+    assert pending.raw_value["branch"] == "finance"
+
+    later = Paused(p.deployment, p.thread_id, [pending])
+    r = client.post(p.url, {**_base(later), f"i{pending.pk}-json": '{"approved": true}'})
+
+    assert r.status_code == 302, r.content.decode()[:3000]
+    state = drive(Run.objects.filter(thread_id=p.thread_id).latest("pk"))
+    assert state["values"]["finance"] == {"approved": True}
+    assert state["values"]["decision"] == "approved"

@@ -163,10 +163,7 @@ class InterruptForm:
         found = value.get("options") if isinstance(value, dict) else None
         if not isinstance(found, list):
             return []
-        return [
-            (o if isinstance(o, str) else json.dumps(o, ensure_ascii=False), _json(o))
-            for o in found[:20]
-        ]
+        return [(o if isinstance(o, str) else _json(o), _json(o)) for o in found[:20]]
 
 
 def build_forms(rows: list[Interrupt], data: QueryDict | None = None) -> list[InterruptForm]:

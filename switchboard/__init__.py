@@ -12,13 +12,11 @@ from switchboard import errors, types
 from switchboard._batch import BatchProgress, BatchResult
 from switchboard._client import Client
 from switchboard._hitl import (
-    ActionDecision,
     InterruptAction,
     InterruptRecord,
     ResumeComposer,
     interrupts_from_state,
     is_paused_at_breakpoint,
-    jsonable_answer,
     needs_human,
 )
 from switchboard._http import RunStream
@@ -54,7 +52,6 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
-    "ActionDecision",
     "AuthenticationError",
     "BatchProgress",
     "BatchResult",
@@ -85,7 +82,6 @@ __all__ = [
     "errors",
     "interrupts_from_state",
     "is_paused_at_breakpoint",
-    "jsonable_answer",
     "needs_human",
     "types",
 ]

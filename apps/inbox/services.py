@@ -55,8 +55,8 @@ from switchboard import (
     ResumeComposer,
     SwitchboardError,
     interrupts_from_state,
-    jsonable_answer,
 )
+from switchboard._hitl import jsonable_answer
 
 log = logging.getLogger(__name__)
 

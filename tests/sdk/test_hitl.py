@@ -8,15 +8,18 @@ from typing import Any
 import pytest
 
 from switchboard import (
-    ActionDecision,
     InputError,
     InterruptRecord,
     ResumeComposer,
     is_paused_at_breakpoint,
-    jsonable_answer,
     needs_human,
 )
-from switchboard._hitl import interrupts_from_state, normalise_interrupt
+from switchboard._hitl import (
+    ActionDecision,
+    interrupts_from_state,
+    jsonable_answer,
+    normalise_interrupt,
+)
 
 REFUND_ARGS = {"customer": "ACME", "amount": 120.0, "currency": "USD", "reason": "broken"}
 LEGACY = [

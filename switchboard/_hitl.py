@@ -25,12 +25,14 @@ from typing import Any, Literal, TypeAlias
 from switchboard.errors import InputError
 
 __all__ = [
+    "ActionDecision",
     "InterruptAction",
     "InterruptFormat",
     "InterruptRecord",
     "ResumeComposer",
     "interrupts_from_state",
     "is_paused_at_breakpoint",
+    "jsonable_answer",
     "needs_human",
 ]
 
@@ -85,6 +87,41 @@ class InterruptRecord:
             {**asdict(a), "allowed_decisions": list(a.allowed_decisions)} for a in self.actions
         ]
         return data
+
+
+@dataclass(frozen=True, slots=True)
+class ActionDecision:
+    """One decision on one action, typed: what a form hands to :class:`ResumeComposer`.
+
+    A bare dict is read by its keys, so tool arguments that happen to be named ``action`` and
+    ``args`` look like a whole action request; this cannot be mistaken for anything.
+
+    ``type`` is the decision in the interrupt's own words (legacy: accept / edit / response /
+    ignore; middleware: approve / edit / reject / respond). ``args`` are the edited arguments of
+    the action, whatever keys they hold (an edit keeps the action's name). ``message`` is the
+    legacy reply or the middleware message.
+    """
+
+    type: str
+    args: Mapping[str, Any] | None = None
+    message: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"type": self.type}
+        if self.args is not None:
+            data["args"] = dict(self.args)
+        if self.message is not None:
+            data["message"] = self.message
+        return data
+
+
+def jsonable_answer(answer: Any) -> Any:
+    """``answer`` with every :class:`ActionDecision` in it as a plain dict (for storing)."""
+    if isinstance(answer, ActionDecision):
+        return answer.as_json()
+    if isinstance(answer, list | tuple):
+        return [jsonable_answer(item) for item in answer]
+    return answer
 
 
 # -- reading interrupts ------------------------------------------------------------------
@@ -270,17 +307,32 @@ def _label(record: InterruptRecord) -> str:
 
 
 def _check_json(value: Any, record: InterruptRecord) -> None:
+    if value is None:
+        # Command(resume=None) is no resume at all: the run fails on the server.
+        raise InputError(f"{_label(record)}: null is not an answer; give a JSON value")
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{_label(record)}: the answer is not JSON: {exc}") from None
 
 
 def _decision_type(decision: Any) -> Any:
+    if isinstance(decision, ActionDecision):
+        return decision.type
     return (
         decision
         if isinstance(decision, str)
         else (decision.get("type") if isinstance(decision, Mapping) else None)
+    )
+
+
+def _is_action_request(given: Mapping[str, Any], action: InterruptAction) -> bool:
+    """A bare dict given as a legacy edit is a whole ``ActionRequest`` only if it is exactly one
+    for this action: else it is the arguments (which may hold keys named ``action``/``args``)."""
+    return (
+        set(given) == {"action", "args"}
+        and given["action"] == action.name
+        and isinstance(given["args"], Mapping)
     )
 
 
@@ -324,14 +376,19 @@ def _legacy_value(record: InterruptRecord, answer: Any) -> list[dict[str, Any]]:
         zip(record.actions, _as_list(answer, record, "response"), strict=True), 1
     ):
         kind = _check_allowed(_decision_type(item), action, position, record)
-        given = item.get("args") if isinstance(item, Mapping) else None
+        typed = isinstance(item, ActionDecision)
+        given: Any
+        if isinstance(item, ActionDecision):
+            given = item.message if kind == "response" else item.args
+        else:
+            given = item.get("args") if isinstance(item, Mapping) else None
         original = {"action": action.name, "args": action.args}
         args: Any
         if kind == "accept":
             args = original
         elif kind == "edit":
-            if isinstance(given, Mapping) and "args" in given and "action" in given:
-                args = {"action": str(given["action"]), "args": dict(given["args"])}
+            if not typed and isinstance(given, Mapping) and _is_action_request(given, action):
+                args = {"action": action.name, "args": dict(given["args"])}
             elif isinstance(given, Mapping):
                 args = {"action": action.name, "args": dict(given)}
             else:
@@ -358,11 +415,17 @@ def _middleware_decision(
     record: InterruptRecord, action: InterruptAction, item: Any, position: int
 ) -> dict[str, Any]:
     kind = _check_allowed(_decision_type(item), action, position, record)
-    extra: Mapping[str, Any] = item if isinstance(item, Mapping) else {}
+    extra: Mapping[str, Any] = (
+        item.as_json()
+        if isinstance(item, ActionDecision)
+        else item
+        if isinstance(item, Mapping)
+        else {}
+    )
     if kind == "approve":
         return {"type": "approve"}
     if kind == "edit":
-        edited = extra.get("edited_action")
+        edited = None if isinstance(item, ActionDecision) else extra.get("edited_action")
         if isinstance(edited, Mapping) and isinstance(edited.get("args"), Mapping):
             return {
                 "type": "edit",
@@ -410,7 +473,8 @@ class ResumeComposer:
     """Builds the ``command.resume`` value for the interrupts pending on one thread, and
     checks it before anything is sent.
 
-    Answers, per format:
+    Answers, per format (an :class:`ActionDecision` is taken wherever a decision is, and is the
+    unambiguous way to give one):
 
     * legacy: ``{"type": "accept"}``, ``{"type": "edit", "args": {...}}``,
       ``{"type": "response", "args": "text"}``, ``{"type": "ignore"}`` (or the bare type
@@ -418,7 +482,7 @@ class ResumeComposer:
     * middleware: a decision per action, in order — ``"approve"``, ``{"type": "edit",
       "args": {...}}`` (or ``"edited_action"``), ``{"type": "reject", "message"?: ...}``,
       ``{"type": "respond", "message": ...}``; a single decision when there is one action;
-    * generic: any JSON value.
+    * generic: any JSON value but null.
 
     Example:
         >>> composer = ResumeComposer(await client.get_interrupts(thread))

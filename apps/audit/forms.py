@@ -7,6 +7,7 @@ from django import forms
 from apps.accounts.models import Team
 from apps.accounts.permissions import AnyUser, teams_for
 from apps.audit.selectors import AuditFilters, deployments_administered
+from dashboard.strict import DateField
 
 
 class AuditFilterForm(forms.Form):
@@ -18,12 +19,10 @@ class AuditFilterForm(forms.Form):
     )
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
     deployment = forms.ModelChoiceField(queryset=Team.objects.none(), required=False)
-    date_from = forms.DateField(
+    date_from = DateField(
         required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
     )
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    date_to = DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, user: AnyUser, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

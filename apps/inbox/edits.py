@@ -2,17 +2,22 @@
 
 A form sends text. Each argument's JSON type comes from the action's ``args_schema`` when it has
 one (``properties.<key>.type``), else from the original value: ``42.5`` stays a number, ``true`` a
-boolean, a list or an object is edited as JSON. A value that does not fit its type is refused with
-a sentence naming the argument, never silently sent as a string.
+boolean, a list or an object is edited as JSON (strictly: ``dashboard.strict``). A value that does
+not fit its type is refused with a sentence naming the argument, never silently sent as a string.
+
+Browsers send every line break of a ``<textarea>`` as CRLF. A field whose text comes back as it
+was shown (line breaks aside) is untouched and keeps its original value exactly; edited text gets
+the line breaks the original had (LF unless the original used CRLF).
 """
 
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
+
+from dashboard.strict import OutOfRange, StrictInputError, parse_json, parse_number
 
 FieldType: TypeAlias = Literal["string", "number", "integer", "boolean", "json"]
 
@@ -46,7 +51,9 @@ class ArgField:
     @property
     def multiline(self) -> bool:
         return self.type == "json" or (
-            self.type == "string" and ("\n" in self.text or len(self.text) > 80)
+            # A browser strips line breaks from an <input>: any text with one is a textarea.
+            self.type == "string"
+            and ("\n" in self.text or "\r" in self.text or len(self.text) > 80)
         )
 
 
@@ -117,11 +124,32 @@ def arg_fields(
     return fields
 
 
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def with_newlines_of(text: str, original: Any) -> str:
+    """``text`` from a form with the line breaks ``original`` used: CRLF only if it had CRLF."""
+    text = _lf(text)
+    if (
+        isinstance(original, str)
+        and "\r\n" in original
+        and "\n" not in original.replace("\r\n", "")
+    ):
+        return text.replace("\n", "\r\n")
+    return text
+
+
+def untouched(field: ArgField, text: str) -> bool:
+    """The form sent back what it showed for ``field`` (line breaks aside)."""
+    return field.present and _lf(text) == _lf(field.text)
+
+
 def parse_value(field: ArgField, text: str) -> Any:
     """The JSON value of one edited field, of the field's type."""
     name = repr(field.key)
     if field.type == "string":
-        return text
+        return with_newlines_of(text, field.original)
     stripped = text.strip()
     if field.type == "boolean":
         lowered = stripped.lower()
@@ -133,24 +161,23 @@ def parse_value(field: ArgField, text: str) -> Any:
     if field.type in ("number", "integer"):
         if stripped == "" and field.original is None and not field.required:
             return None
+        noun = "a whole number" if field.type == "integer" else "a number"
         try:
-            number = json.loads(stripped)
-        except ValueError:
-            number = None
-        if isinstance(number, bool) or not isinstance(number, int | float):
-            noun = "a whole number" if field.type == "integer" else "a number"
-            raise EditError(f"{name} must be {noun}, not {text!r}.")
-        if isinstance(number, float) and not math.isfinite(number):
-            raise EditError(f"{name} must be a finite number.")
+            number = parse_number(stripped)
+        except OutOfRange as error:
+            raise EditError(f"{name}: {error}") from None
+        except StrictInputError:
+            shown = text if len(text) <= 40 else text[:40] + "…"
+            raise EditError(f"{name} must be {noun}, not {shown!r}.") from None
         if field.type == "integer":
             if isinstance(number, float) and not number.is_integer():
                 raise EditError(f"{name} must be a whole number, not {text!r}.")
             return int(number)
         return number
     try:
-        return json.loads(stripped) if stripped else None
-    except ValueError as error:
-        raise EditError(f"{name} must be JSON: {error}.") from None
+        return parse_json(stripped) if stripped else None
+    except StrictInputError as error:
+        raise EditError(f"{name} must be JSON: {error}") from None
 
 
 def parse_args(fields: list[ArgField], texts: Mapping[str, str]) -> dict[str, Any]:
@@ -160,7 +187,11 @@ def parse_args(fields: list[ArgField], texts: Mapping[str, str]) -> dict[str, An
     out: dict[str, Any] = {}
     problems: list[str] = []
     for field in fields:
-        if field.key not in texts or (not field.present and texts[field.key].strip() == ""):
+        if (
+            field.key not in texts
+            or untouched(field, texts[field.key])
+            or (not field.present and texts[field.key].strip() == "")
+        ):
             if field.present:
                 out[field.key] = field.original
             continue

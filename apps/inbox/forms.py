@@ -8,7 +8,11 @@ names, for interrupt record ``pk`` and action ``j`` (0-based, in the request's o
   approve / edit / reject / respond), only the allowed ones offered;
 - ``i<pk>-a<j>-arg-<key>``: an edited argument (typed, see ``edits``);
 - ``i<pk>-a<j>-text``: the reply (legacy response), or the message (reject / respond);
-- ``i<pk>-json``: the answer to a generic interrupt, as JSON.
+- ``i<pk>-json``: the answer to a generic interrupt, as JSON; or ``i<pk>-text``, for a question
+  that asks for text, the answer as typed (sent as a JSON string, no quotes needed).
+
+When several interrupts are pending, any of them may be left unanswered: they stay pending and
+are answered later. The answers handed on are typed (``ActionDecision``), never bare dicts.
 
 Plus ``checkpoint_id`` and ``interrupt_id`` (repeated): what the form was rendered from, for the
 stale-decision guard; ``comment``; ``mode`` = ``answer`` | ``raw`` with ``raw`` (a whole resume
@@ -28,8 +32,13 @@ from django.http import QueryDict
 
 from apps.inbox.edits import ArgField, EditError, arg_fields, diff_args, parse_args
 from apps.inbox.models import Interrupt, Kind
+from apps.inbox.presenters import bounded
 from apps.inbox.selectors import AGES, InboxFilter
 from apps.inbox.services import AnswerInput
+from dashboard.strict import JSONTextField, StrictInputError, parse_json
+
+# The typed decision is not (yet) in the SDK's public names, which its parity test pins.
+from switchboard._hitl import ActionDecision, jsonable_answer
 
 LEGACY_LABELS = {
     "accept": "Accept",
@@ -126,10 +135,37 @@ class InterruptForm:
     prefix: str
     actions: list[ActionForm]
     json_text: str = ""
+    text: str = ""
 
     @property
     def raw_json(self) -> str:
         return json.dumps(self.row.raw_value, indent=2, ensure_ascii=False, default=str)
+
+    @property
+    def raw_preview(self) -> str:
+        """The start of ``raw_json`` (the page shows this; the whole value is one click away)."""
+        return bounded(self.raw_json)
+
+    @property
+    def is_long(self) -> bool:
+        return self.raw_preview != self.raw_json
+
+    @property
+    def asks_for_text(self) -> bool:
+        """A plain-text question: a string, or a response schema of type string."""
+        schema = self.row.response_schema
+        return isinstance(self.row.raw_value, str) or (
+            isinstance(schema, dict) and schema.get("type") == "string"
+        )
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """(label, the option as JSON) for each option the question offers."""
+        value = self.row.raw_value
+        found = value.get("options") if isinstance(value, dict) else None
+        if not isinstance(found, list):
+            return []
+        return [(o if isinstance(o, str) else _json(o), _json(o)) for o in found[:20]]
 
 
 def build_forms(rows: list[Interrupt], data: QueryDict | None = None) -> list[InterruptForm]:
@@ -163,8 +199,15 @@ def build_forms(rows: list[Interrupt], data: QueryDict | None = None) -> list[In
                 }
             actions.append(form)
         json_text = data.get(f"{prefix}-json", "") if data is not None else ""
-        out.append(InterruptForm(row=row, prefix=prefix, actions=actions, json_text=json_text))
+        text = data.get(f"{prefix}-text", "") if data is not None else ""
+        out.append(
+            InterruptForm(row=row, prefix=prefix, actions=actions, json_text=json_text, text=text)
+        )
     return out
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 class FormProblem(ValueError):
@@ -179,19 +222,28 @@ class ParsedDecision:
     @property
     def token(self) -> str:
         """Fingerprint of what would be sent: a confirmation is only valid for these edits."""
-        blob = json.dumps([a.value for a in self.answers], sort_keys=True, default=str)
+        blob = json.dumps(
+            [[a.interrupt_pk, jsonable_answer(a.value)] for a in self.answers],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
+
+
+def _free_text(text: str) -> str:
+    # What a browser sent for a textarea: its CRLF line breaks as the LF everyone else writes.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _action_answer(
     row: Interrupt, form: ActionForm, data: QueryDict
-) -> tuple[Any, str, dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[ActionDecision, str, dict[str, Any], list[dict[str, Any]]]:
     """(composer answer, summary, edited args or {}, diff rows) for one action."""
     kind = data.get(f"{form.prefix}-type", "")
     if not kind:
         # Sent as a decision without a type: the composer names the action and what is allowed.
-        return {"type": None}, "(none)", {}, []
-    text = data.get(f"{form.prefix}-text", "")
+        return ActionDecision(type=""), "(none)", {}, []
+    text = _free_text(data.get(f"{form.prefix}-text", ""))
     legacy = row.kind == Kind.LEGACY
     if kind == "edit":
         try:
@@ -202,44 +254,64 @@ def _action_answer(
         plain = "accept" if legacy else "approve"
         if not diff and any(v == plain for v, _ in form.allowed):
             # Nothing was changed: send the plain approval, like agent-inbox does.
-            return {"type": plain}, f"{plain} (no edits)", {}, []
-        return {"type": "edit", "args": edited}, "edit", edited, diff
-    if legacy and kind == "response":
-        return {"type": "response", "args": text}, "response", {}, []
-    if not legacy and kind in ("reject", "respond"):
-        answer: dict[str, Any] = {"type": kind}
-        if text.strip() or kind == "respond":
-            answer["message"] = text
-        return answer, kind, {}, []
-    return {"type": kind}, kind, {}, []
+            return ActionDecision(type=plain), f"{plain} (no edits)", {}, []
+        return ActionDecision(type="edit", args=edited), "edit", edited, diff
+    if kind == "response" or (not legacy and kind == "respond"):
+        return ActionDecision(type=kind, message=text), kind, {}, []
+    if not legacy and kind == "reject":
+        return ActionDecision(type=kind, message=text if text.strip() else None), kind, {}, []
+    return ActionDecision(type=kind), kind, {}, []
+
+
+def _generic_answer(form: InterruptForm) -> Any:
+    """The answer to a generic interrupt, or ``_UNANSWERED``. Text typed in the text box is sent
+    as a string; else the JSON box is read strictly. ``null`` is refused: it is no answer."""
+    row = form.row
+    where = row.node or "the question"
+    if form.asks_for_text and form.text.strip():
+        return _free_text(form.text)
+    text = form.json_text.strip()
+    if not text:
+        return _UNANSWERED
+    try:
+        value = parse_json(text)
+    except StrictInputError as error:
+        raise FormProblem(f"The answer to {where} is not valid JSON: {error}") from None
+    if value is None:
+        raise FormProblem(
+            f"The answer to {where} is null, which the graph cannot take as an answer: "
+            'give a value (e.g. "approve"), or leave it empty to answer later.'
+        )
+    _check_schema(row, value)
+    return value
+
+
+class _Unanswered:
+    pass
+
+
+_UNANSWERED: Any = _Unanswered()
 
 
 def parse_decision(rows: list[Interrupt], data: QueryDict) -> ParsedDecision:
-    """The operator's answers, one per interrupt. Raises ``FormProblem`` for input that cannot
-    be read (bad JSON, a number that is not one); counts, types and ids are left to the SDK's
-    composer, which refuses them with its own sentences."""
+    """The operator's answers, one per interrupt answered (with several pending, those left
+    blank stay pending). Raises ``FormProblem`` for input that cannot be read (bad JSON, a number
+    that is not one, null) or when nothing is answered; counts, types and ids are left to the
+    SDK's composer, which refuses them with its own sentences."""
     forms_ = build_forms(rows, data)
     answers: list[AnswerInput] = []
     diffs: list[dict[str, Any]] = []
     for form in forms_:
         row = form.row
         if row.kind == Kind.GENERIC:
-            text = form.json_text.strip()
-            if not text:
-                raise FormProblem(
-                    f'Answer {row.node or "the question"}: the answer is empty (type JSON, e.g. "approve").'
-                )
-            try:
-                value = json.loads(text)
-            except ValueError as error:
-                raise FormProblem(
-                    f"The answer to {row.node or 'the question'} is not valid JSON: {error}."
-                ) from None
-            _check_schema(row, value)
-            answers.append(AnswerInput(interrupt_pk=row.pk, value=value, summary=_short(value)))
+            value = _generic_answer(form)
+            if value is not _UNANSWERED:
+                answers.append(AnswerInput(interrupt_pk=row.pk, value=value, summary=_short(value)))
             continue
         # Actions answered are those the form sent, in order: a missing one is a wrong count.
         sent = [a for a in form.actions if f"{a.prefix}-type" in data]
+        if not sent and len(forms_) > 1:
+            continue
         values, summaries = [], []
         original: dict[str, Any] = {}
         edited: dict[str, Any] = {}
@@ -263,6 +335,13 @@ def parse_decision(rows: list[Interrupt], data: QueryDict) -> ParsedDecision:
             )
         )
         diffs.extend(row_diff)
+    if not answers and forms_:
+        only = len(forms_) == 1 and forms_[0].row.kind == Kind.GENERIC
+        raise FormProblem(
+            'The answer is empty: type one (JSON, e.g. "approve").'
+            if only
+            else "Nothing was answered: answer at least one of the interrupts shown."
+        )
     return ParsedDecision(answers=answers, diffs=diffs)
 
 
@@ -303,15 +382,18 @@ def _check_schema(row: Interrupt, value: Any) -> None:
 
 def parse_raw(text: str) -> Any:
     try:
-        return json.loads(text)
-    except ValueError as error:
-        raise FormProblem(f"The resume value is not valid JSON: {error}.") from None
+        value = parse_json(text)
+    except StrictInputError as error:
+        raise FormProblem(f"The resume value is not valid JSON: {error}") from None
+    if value is None:
+        raise FormProblem("The resume value is null, which no interrupt takes as an answer.")
+    return value
 
 
 class EditStateForm(forms.Form):
     checkpoint_id = forms.UUIDField(widget=forms.HiddenInput)
     head_checkpoint_id = forms.CharField(required=False, widget=forms.HiddenInput)
-    values = forms.CharField(
+    values = JSONTextField(
         widget=forms.Textarea(attrs={"rows": 12, "data-json": "1"}),
         initial="{}",
         help_text="JSON written as if the node below had just run (the graph's reducers apply): "
@@ -324,11 +406,7 @@ class EditStateForm(forms.Form):
     comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean_values(self) -> Any:
-        text = self.cleaned_data["values"]
-        try:
-            value = json.loads(text)
-        except ValueError as error:
-            raise forms.ValidationError(f"Not valid JSON: {error}.") from None
+        value = self.cleaned_data["values"]
         if value is not None and not isinstance(value, dict | list):
             raise forms.ValidationError("Write an object of keys (or a list of updates, or null).")
         return value

@@ -1,85 +1,46 @@
 """What the decision page shows beside the form: the conversation so far and the state. Pure.
 
-Graph output is untrusted text: everything here is plain strings, autoescaped by the templates.
+Messages and JSON are rendered by the thread pages' presenters (``apps.threads.presenters``), so
+a conversation reads the same on the thread page and in the inbox. Graph output is untrusted
+text: everything here is plain strings, autoescaped by the templates.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
+from apps.threads.presenters import MessageView, pretty_json
+from apps.threads.presenters import conversation as thread_conversation
+
 MAX_MESSAGES = 40
-MAX_TEXT = 4000
-
-_ROLES = {
-    "human": "user",
-    "HumanMessage": "user",
-    "user": "user",
-    "ai": "assistant",
-    "AIMessage": "assistant",
-    "assistant": "assistant",
-    "tool": "tool",
-    "ToolMessage": "tool",
-    "system": "system",
-    "SystemMessage": "system",
-}
+# What the decision page shows of an interrupt's value before "show the whole value".
+PREVIEW_CHARS = 4000
+# Messages written as chat-completion dicts ({"role": "user"}), in LangChain's words.
+_TYPES = {"user": "human", "assistant": "ai", "tool": "tool", "system": "system"}
 
 
-@dataclass
-class Message:
-    role: str
-    text: str
-    name: str = ""
-    tool_calls: list[dict[str, str]] = field(default_factory=list)
-    status: str = ""
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        text = content
-    elif isinstance(content, list):
-        text = "".join(
-            b if isinstance(b, str) else str(b.get("text", "")) if isinstance(b, dict) else ""
-            for b in content
-        )
-    elif content is None:
-        text = ""
-    else:
-        text = json.dumps(content, ensure_ascii=False, default=str)
-    return text if len(text) <= MAX_TEXT else text[:MAX_TEXT] + " …"
+def bounded(text: str, limit: int = PREVIEW_CHARS) -> str:
+    """The start of ``text``, at most ``limit`` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
 
 
 def pretty(value: Any, limit: int = 20000) -> str:
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return (
-        text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit} more characters)"
-    )
+    return pretty_json(value, limit=limit)
 
 
-def conversation(values: Any) -> tuple[list[Message], int]:
+def _typed(message: Mapping[str, Any]) -> Mapping[str, Any]:
+    if message.get("type") or not message.get("role"):
+        return message
+    return {**message, "type": _TYPES.get(str(message["role"]), str(message["role"]))}
+
+
+def conversation(values: Any) -> tuple[list[MessageView], int]:
     """The last messages of ``values["messages"]`` (and how many earlier ones were left out)."""
     messages = values.get("messages") if isinstance(values, dict) else None
     if not isinstance(messages, list):
         return [], 0
-    shown = messages[-MAX_MESSAGES:]
-    out = []
-    for message in shown:
-        if not isinstance(message, dict):
-            continue
-        kind = str(message.get("type") or message.get("role") or "")
-        calls = [
-            {"name": str(c.get("name", "")), "args": pretty(c.get("args"), 2000)}
-            for c in message.get("tool_calls") or []
-            if isinstance(c, dict)
-        ]
-        out.append(
-            Message(
-                role=_ROLES.get(kind, kind or "message"),
-                text=_text(message.get("content")),
-                name=str(message.get("name") or ""),
-                tool_calls=calls,
-                status=str(message.get("status") or ""),
-            )
-        )
-    return out, len(messages) - len(shown)
+    shown = [_typed(m) for m in messages[-MAX_MESSAGES:] if isinstance(m, Mapping)]
+    return thread_conversation(shown), len(messages) - len(messages[-MAX_MESSAGES:])

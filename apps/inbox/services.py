@@ -46,6 +46,7 @@ from apps.runs.selectors import live_thread_keys
 from apps.runs.services import RunRefused, create_run
 from apps.threads.selectors import threads_for
 from switchboard import InputError, ResumeComposer, SwitchboardError
+from switchboard._hitl import jsonable_answer
 
 # --- decisions -------------------------------------------------------------------------------
 
@@ -407,7 +408,7 @@ def do_decide(
             make = {
                 a.interrupt_pk: {
                     "summary": a.summary[:300],
-                    "answer": a.value,
+                    "answer": jsonable_answer(a.value),
                     "resume_value": values.get(by_pk[a.interrupt_pk].interrupt_id),
                     "original": a.original,
                     "edited": a.edited,

@@ -415,7 +415,7 @@ def edit_state(
         "comment_required": selectors.comment_required(deployment),
         "may_operate": can(request.user, "operate", deployment) and is_writable(deployment),
     }
-    return render(request, "inbox/state.html", context, status=400 if error else 200)
+    return render(request, "inbox/state.html", context, status=400 if error or form.errors else 200)
 
 
 # --- settings ---------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -9,6 +8,7 @@ from django.db.models import QuerySet
 
 from apps.deployments.models import Deployment
 from apps.runs.services import DEFAULT_STREAM_MODES, STREAM_MODES
+from dashboard.strict import StrictInputError, parse_json
 
 MULTITASK_HELP = {
     "reject": "Refuse to start if the thread already has a run in flight.",
@@ -160,9 +160,9 @@ class StartRunForm(forms.Form):
         if not raw:
             return None
         try:
-            return json.loads(raw)
-        except ValueError as error:
-            raise forms.ValidationError(f"This is not valid JSON: {error}") from None
+            return parse_json(raw)
+        except StrictInputError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def clean_interrupt_before(self) -> list[str] | str | None:
         return _nodes(self.cleaned_data["interrupt_before"])

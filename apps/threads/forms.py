@@ -3,7 +3,7 @@ view can be shared; a bad filter re-renders with its error and keeps everything 
 
 from __future__ import annotations
 
-import json
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -16,6 +16,7 @@ from apps.deployments.models import Deployment
 from apps.threads.models import ThreadStatus
 from apps.threads.selectors import SORTS, ThreadFilter
 from dashboard.keyset import BadCursor, decode_cursor
+from dashboard.strict import DateTimeField, StrictInputError, parse_json
 
 MAX_METADATA_FILTERS = 5
 MAX_COLUMNS = 6
@@ -53,7 +54,10 @@ class MetadataFilterField(forms.Field):
                 )
             if len(key) > 200 or len(literal) > 500:
                 raise forms.ValidationError(f"“{text[:60]}…” is too long for a filter.")
-            out.append((key, metadata_candidates(literal)))
+            try:
+                out.append((key, metadata_candidates(literal)))
+            except StrictInputError as error:
+                raise forms.ValidationError(f"“{text[:60]}”: {error}") from None
         if len(out) > MAX_METADATA_FILTERS:
             raise forms.ValidationError(f"At most {MAX_METADATA_FILTERS} metadata filters.")
         return out
@@ -61,16 +65,27 @@ class MetadataFilterField(forms.Field):
 
 def metadata_candidates(literal: str) -> list[Any]:
     """What ``key=literal`` matches: the string as typed, and the JSON scalar it spells
-    (``n=1`` finds 1 and "1"; ``ok=true`` finds true and "true"; ``k="1"`` only the string)."""
+    (``n=1`` finds 1 and "1"; ``ok=true`` finds true and "true"; ``k="1"`` only the string).
+    A number no JSON holds (``NaN``, ``1e999``) is a :class:`StrictInputError`, not a string."""
     try:
-        parsed = json.loads(literal)
-    except ValueError:
+        parsed = parse_json(literal)
+    except StrictInputError:
+        if _spells_a_number(literal):
+            raise
         return [literal]
     if isinstance(parsed, str):
         return [parsed]
     if isinstance(parsed, dict | list):
         return [literal]
     return [literal, parsed]
+
+
+# What JSON (or Python's lenient reading of it) takes for a number.
+_NUMBER = re.compile(r"-?(\d+(\.\d+)?([eE][-+]?\d+)?|NaN|Infinity)")
+
+
+def _spells_a_number(literal: str) -> bool:
+    return _NUMBER.fullmatch(literal) is not None
 
 
 class ThreadFilterForm(forms.Form):
@@ -80,8 +95,8 @@ class ThreadFilterForm(forms.Form):
     graph = forms.CharField(required=False, max_length=200)
     status = forms.ChoiceField(required=False, choices=[("", "any status"), *ThreadStatus.choices])
     meta = MetadataFilterField(required=False)
-    updated_after = forms.DateTimeField(required=False)
-    updated_before = forms.DateTimeField(required=False)
+    updated_after = DateTimeField(required=False)
+    updated_before = DateTimeField(required=False)
     q = forms.CharField(required=False, max_length=200, strip=True)
     sort = forms.ChoiceField(
         required=False,

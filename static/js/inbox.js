@@ -17,13 +17,17 @@
     });
   }
 
+  // Browsers send textarea line breaks as CRLF and attributes hold them as LF: a field is
+  // changed only if its text differs once line breaks are alike.
+  function lf(text) { return text.replace(/\r\n?/g, "\n"); }
+
   function liveDiff(card) {
     var out = card.querySelector("[data-diff-for]");
     if (!out) return;
     out.textContent = "";
     card.querySelectorAll("[data-original]").forEach(function (input) {
       var before = input.getAttribute("data-original");
-      if (input.value === before) return;
+      if (lf(input.value) === lf(before)) return;
       var key = input.name.split("-arg-").pop();
       var line = document.createElement("div");
       var del = document.createElement("del");

@@ -77,6 +77,7 @@ async def test_every_demo_graph_is_served(client):
         "parallel_review",
         "chatty",
         "flaky",
+        "echo_review",
     }
 
 

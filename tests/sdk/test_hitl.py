@@ -14,7 +14,12 @@ from switchboard import (
     is_paused_at_breakpoint,
     needs_human,
 )
-from switchboard._hitl import interrupts_from_state, normalise_interrupt
+from switchboard._hitl import (
+    ActionDecision,
+    interrupts_from_state,
+    jsonable_answer,
+    normalise_interrupt,
+)
 
 REFUND_ARGS = {"customer": "ACME", "amount": 120.0, "currency": "USD", "reason": "broken"}
 LEGACY = [
@@ -277,3 +282,75 @@ def test_an_id_that_is_not_pending_is_refused() -> None:
 def test_nothing_pending_means_nothing_to_resume() -> None:
     with pytest.raises(InputError, match="no pending interrupts"):
         ResumeComposer([]).compose("approve")
+
+
+# -- typed decisions: what the form layer hands over cannot be mistaken ----------------------
+
+TOOL_ARGS_NAMED_LIKE_A_REQUEST = {"action": "deploy", "args": ["--force"], "target": "prod"}
+LEGACY_DEPLOY = [
+    {
+        "action_request": {"action": "run_command", "args": TOOL_ARGS_NAMED_LIKE_A_REQUEST},
+        "config": {
+            "allow_accept": True,
+            "allow_edit": True,
+            "allow_respond": True,
+            "allow_ignore": True,
+        },
+        "description": "Run a command",
+    }
+]
+
+
+def test_a_typed_legacy_edit_sends_args_named_action_and_args_as_arguments() -> None:
+    edited = {**TOOL_ARGS_NAMED_LIKE_A_REQUEST, "target": "staging"}
+    assert compose(LEGACY_DEPLOY, ActionDecision(type="edit", args=edited)) == [
+        {"type": "edit", "args": {"action": "run_command", "args": edited}}
+    ]
+
+
+def test_a_bare_legacy_edit_never_renames_the_action_or_drops_arguments() -> None:
+    edited = {"action": "deploy", "args": {"x": 1}, "target": "staging"}
+    assert compose(LEGACY_DEPLOY, {"type": "edit", "args": edited}) == [
+        {"type": "edit", "args": {"action": "run_command", "args": edited}}
+    ]
+    # Exactly this action's request (its name, args a dict) is still read as the request.
+    request = {"action": "run_command", "args": {"target": "staging"}}
+    assert compose(LEGACY_DEPLOY, {"type": "edit", "args": request}) == [
+        {"type": "edit", "args": request}
+    ]
+
+
+def test_typed_decisions_compose_like_their_dict_spelling() -> None:
+    assert compose(LEGACY, ActionDecision(type="response", message="call them")) == [
+        {"type": "response", "args": "call them"}
+    ]
+    assert compose(
+        MIDDLEWARE,
+        [
+            ActionDecision(type="edit", args={"action": "x", "args": {}}),
+            ActionDecision(type="reject", message="no"),
+        ],
+    ) == {
+        "decisions": [
+            {
+                "type": "edit",
+                "edited_action": {"name": "issue_refund", "args": {"action": "x", "args": {}}},
+            },
+            {"type": "reject", "message": "no"},
+        ]
+    }
+
+
+def test_a_typed_answer_is_stored_as_plain_json() -> None:
+    answer = [ActionDecision(type="edit", args={"a": 1}), ActionDecision(type="approve")]
+    assert jsonable_answer(answer) == [{"type": "edit", "args": {"a": 1}}, {"type": "approve"}]
+    assert json.loads(json.dumps(jsonable_answer(answer))) == jsonable_answer(answer)
+
+
+@pytest.mark.parametrize("answer", [None, float("nan")], ids=["null", "nan"])
+def test_a_generic_answer_of_null_or_nan_is_refused_before_sending(answer: Any) -> None:
+    with pytest.raises(InputError):
+        compose({"question": "ok?"}, answer)
+    composer = ResumeComposer([_record("a?", "i1"), _record("b?", "i2")])
+    with pytest.raises(InputError, match="null is not an answer"):
+        composer.compose(by_id={"i1": "yes", "i2": None})

@@ -16,7 +16,7 @@ from django.db.migrations.executor import MigrationExecutor
 
 from apps.audit.models import AuditEntry
 from apps.workflow.models import Channel, Notification
-from apps.workflow.services import deliver_notification, queue_notifications
+from apps.workflow.notifications import deliver_notification, queue_notifications
 from tests.deployments.local_server import Answer, local_server
 from tests.fixtures.dns import PUBLIC
 

@@ -147,7 +147,9 @@ def test_an_inbox_badge_opened_during_a_redis_outage_shows_the_count_and_goes_li
 ):
     private_redis.kill()
     url = daphne_on_private_redis.replace("http://", "ws://") + "/ws/inbox/"
-    with connect(url, additional_headers=ws_login(bob), open_timeout=30) as socket:
+    # A page's socket comes from the page: its Origin is the console's own.
+    headers = ws_login(bob, origin=daphne_on_private_redis)
+    with connect(url, additional_headers=headers, open_timeout=30) as socket:
         assert str(socket.recv(timeout=30)).strip() == badge("")
 
         private_redis.restart()

@@ -56,7 +56,7 @@ def open_socket(
             return opened.enter_context(
                 connect(
                     daphne_url.replace("http://", "ws://") + path,
-                    additional_headers=ws_login(user),
+                    additional_headers=ws_login(user, origin=daphne_url),
                     open_timeout=10,
                 )
             )

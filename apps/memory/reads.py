@@ -1,0 +1,121 @@
+"""What the Store, crons and assistants pages read from a deployment: each call through
+``apps.deployments.remote.fetch`` (bounded in time, every SDK error a sentence), and the
+shapes the pages show.
+
+Namespaces travel in forms and links as their labels joined with dots, the way the server's
+``GET /store/items`` takes them: a label cannot contain a dot (the SDK refuses one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from apps.deployments.clients import sync_client_for
+from apps.deployments.models import Deployment
+from apps.deployments.remote import Outcome, fetch
+from apps.threads.diff import StateDiff, diff_values
+from dashboard.strict import StrictInputError
+
+NAMESPACES_SHOWN = 200
+ITEMS_SHOWN = 50
+CRONS_SHOWN = 100
+ASSISTANTS_SHOWN = 100
+VERSIONS_SHOWN = 100
+# An item whose JSON is longer than this is shown cut, and not offered for editing in a form.
+EDITABLE_CHARS = 200_000
+# What a version diff compares: what an operator changes between two versions.
+VERSION_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
+
+
+def parse_namespace(text: str, *, allow_empty: bool = False) -> list[str]:
+    """``"users.alice"`` → ``["users", "alice"]``, or a sentence saying what is wrong."""
+    text = text.strip()
+    if not text:
+        if allow_empty:
+            return []
+        raise StrictInputError("Name a namespace: its labels joined with dots, e.g. users.alice.")
+    labels = text.split(".")
+    if any(not label for label in labels):
+        raise StrictInputError(
+            f"{text!r} has an empty label: write a namespace as labels joined with single dots."
+        )
+    return labels
+
+
+def dotted(namespace: Any) -> str:
+    return ".".join(str(label) for label in namespace) if isinstance(namespace, list) else ""
+
+
+def store_page(
+    deployment: Deployment, prefix: list[str], namespace: list[str], query: str
+) -> dict[str, Outcome]:
+    client = sync_client_for(deployment)
+    calls: dict[str, Any] = {
+        "namespaces": lambda: client.store.list_namespaces(
+            prefix=prefix or None, limit=NAMESPACES_SHOWN
+        )["namespaces"],
+    }
+    if namespace:
+        calls["items"] = lambda: client.store.search_items(
+            namespace, query=query or None, limit=ITEMS_SHOWN
+        )["items"]
+    return fetch(calls)
+
+
+def store_item(deployment: Deployment, namespace: list[str], key: str) -> Outcome:
+    client = sync_client_for(deployment)
+    return fetch({"item": lambda: client.store.get_item(namespace, key)})["item"]
+
+
+@dataclass(frozen=True)
+class CronRow:
+    cron: dict[str, Any]
+    graph: str
+
+    @property
+    def cron_id(self) -> str:
+        return str(self.cron.get("cron_id", ""))
+
+
+def crons_page(deployment: Deployment) -> tuple[list[CronRow], Outcome]:
+    client = sync_client_for(deployment)
+    got = fetch(
+        {
+            "crons": lambda: client.crons.search(limit=CRONS_SHOWN),
+            "assistants": lambda: client.list_assistants(limit=ASSISTANTS_SHOWN),
+        }
+    )
+    graphs = {
+        a.get("assistant_id"): a.get("graph_id", "")
+        for a in (got["assistants"].value or [])
+        if isinstance(a, dict)
+    }
+    outcome = got["crons"]
+    crons = [c for c in outcome.value or [] if isinstance(c, dict)]
+    return [CronRow(c, str(graphs.get(c.get("assistant_id"), "") or "")) for c in crons], outcome
+
+
+def assistants_page(deployment: Deployment) -> Outcome:
+    client = sync_client_for(deployment)
+    return fetch({"a": lambda: client.list_assistants(limit=ASSISTANTS_SHOWN)})["a"]
+
+
+def assistant_page(deployment: Deployment, assistant_id: str) -> dict[str, Outcome]:
+    client = sync_client_for(deployment)
+    return fetch(
+        {
+            "assistant": lambda: client.get_assistant(assistant_id),
+            "versions": lambda: client.assistants.get_versions(assistant_id, limit=VERSIONS_SHOWN),
+        }
+    )
+
+
+def version_view(version: dict[str, Any]) -> dict[str, Any]:
+    return {name: version.get(name) for name in VERSION_FIELDS}
+
+
+def diff_versions(before: dict[str, Any], after: dict[str, Any]) -> StateDiff:
+    """What changed from one assistant version to another: the threads' differ, over the
+    fields a version carries."""
+    return diff_values(version_view(before), version_view(after))

@@ -8,6 +8,7 @@ Namespaces travel in forms and links as their labels joined with dots, the way t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from apps.deployments.models import Deployment
 from apps.deployments.remote import Outcome, fetch
 from apps.threads.diff import StateDiff, diff_values
 from dashboard.strict import StrictInputError
+from switchboard import NotSupportedError
 
 NAMESPACES_SHOWN = 200
 ITEMS_SHOWN = 50
@@ -26,6 +28,20 @@ VERSIONS_SHOWN = 100
 EDITABLE_CHARS = 200_000
 # What a version diff compares: what an operator changes between two versions.
 VERSION_FIELDS = ("graph_id", "name", "description", "config", "context", "metadata")
+
+
+def _named(feature: str, call: Callable[[], Any]) -> Callable[[], Any]:
+    """``call``, naming what the page asked for when the server says it lacks the endpoint
+    (the page then says so in a sentence: ``apps.deployments.remote.describe``)."""
+
+    def named() -> Any:
+        try:
+            return call()
+        except NotSupportedError as error:
+            error.feature = error.feature or feature
+            raise
+
+    return named
 
 
 def parse_namespace(text: str, *, allow_empty: bool = False) -> list[str]:
@@ -52,20 +68,28 @@ def store_page(
 ) -> dict[str, Outcome]:
     client = sync_client_for(deployment)
     calls: dict[str, Any] = {
-        "namespaces": lambda: client.store.list_namespaces(
-            prefix=prefix or None, limit=NAMESPACES_SHOWN
-        )["namespaces"],
+        "namespaces": _named(
+            "the Store",
+            lambda: client.store.list_namespaces(prefix=prefix or None, limit=NAMESPACES_SHOWN)[
+                "namespaces"
+            ],
+        ),
     }
     if namespace:
-        calls["items"] = lambda: client.store.search_items(
-            namespace, query=query or None, limit=ITEMS_SHOWN
-        )["items"]
+        calls["items"] = _named(
+            "Store search",
+            lambda: client.store.search_items(namespace, query=query or None, limit=ITEMS_SHOWN)[
+                "items"
+            ],
+        )
     return fetch(calls)
 
 
 def store_item(deployment: Deployment, namespace: list[str], key: str) -> Outcome:
     client = sync_client_for(deployment)
-    return fetch({"item": lambda: client.store.get_item(namespace, key)})["item"]
+    return fetch({"item": _named("the Store", lambda: client.store.get_item(namespace, key))})[
+        "item"
+    ]
 
 
 @dataclass(frozen=True)
@@ -82,7 +106,7 @@ def crons_page(deployment: Deployment) -> tuple[list[CronRow], Outcome]:
     client = sync_client_for(deployment)
     got = fetch(
         {
-            "crons": lambda: client.crons.search(limit=CRONS_SHOWN),
+            "crons": _named("crons", lambda: client.crons.search(limit=CRONS_SHOWN)),
             "assistants": lambda: client.list_assistants(limit=ASSISTANTS_SHOWN),
         }
     )
@@ -98,15 +122,19 @@ def crons_page(deployment: Deployment) -> tuple[list[CronRow], Outcome]:
 
 def assistants_page(deployment: Deployment) -> Outcome:
     client = sync_client_for(deployment)
-    return fetch({"a": lambda: client.list_assistants(limit=ASSISTANTS_SHOWN)})["a"]
+    listing = _named("assistant search", lambda: client.list_assistants(limit=ASSISTANTS_SHOWN))
+    return fetch({"a": listing})["a"]
 
 
 def assistant_page(deployment: Deployment, assistant_id: str) -> dict[str, Outcome]:
     client = sync_client_for(deployment)
     return fetch(
         {
-            "assistant": lambda: client.get_assistant(assistant_id),
-            "versions": lambda: client.assistants.get_versions(assistant_id, limit=VERSIONS_SHOWN),
+            "assistant": _named("assistants", lambda: client.get_assistant(assistant_id)),
+            "versions": _named(
+                "assistant versions",
+                lambda: client.assistants.get_versions(assistant_id, limit=VERSIONS_SHOWN),
+            ),
         }
     )
 

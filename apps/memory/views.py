@@ -347,7 +347,7 @@ def assistant(
             **_base(request, deployment),
             "assistant_id": assistant_id,
             "assistant": got["assistant"].value,
-            "problem": got["assistant"].problem or got["versions"].problem,
+            "problem": got["versions"].problem or got["assistant"].problem,
             "versions": [
                 {**v, "config_shown": pretty_json(version_view_config(v))} for v in versions
             ],

@@ -70,7 +70,7 @@ def describe(error: BaseException, *, what: str = "the deployment") -> Problem:
             "redirects: if the deployment has moved, update its URL.",
         )
     if isinstance(error, NotSupportedError):
-        feature = error.feature or "this"
+        feature = error.feature or f"this ({error})"
         return Problem(
             "unsupported",
             f"{what.capitalize()} does not offer {feature}: its server lacks it, so the console "

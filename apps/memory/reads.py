@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from apps.deployments.clients import sync_client_for
@@ -24,6 +25,9 @@ ITEMS_SHOWN = 50
 CRONS_SHOWN = 100
 ASSISTANTS_SHOWN = 100
 VERSIONS_SHOWN = 100
+CRON_THREADS_SHOWN = 20
+# A thread made by a cron has the cron's run among its first: these are checked.
+RUNS_CHECKED = 5
 # An item whose JSON is longer than this is shown cut, and not offered for editing in a form.
 EDITABLE_CHARS = 200_000
 # What a version diff compares: what an operator changes between two versions.
@@ -118,6 +122,57 @@ def crons_page(deployment: Deployment) -> tuple[list[CronRow], Outcome]:
     outcome = got["crons"]
     crons = [c for c in outcome.value or [] if isinstance(c, dict)]
     return [CronRow(c, str(graphs.get(c.get("assistant_id"), "") or "")) for c in crons], outcome
+
+
+def _made_by(client: Any, thread_id: str, cron_id: str) -> bool:
+    runs = client.list_runs(thread_id, limit=RUNS_CHECKED)
+    return any(
+        ((run.get("kwargs") or {}).get("config") or {}).get("configurable", {}).get("cron_id")
+        == cron_id
+        for run in runs
+        if isinstance(run, dict)
+    )
+
+
+def cron_threads(
+    deployment: Deployment, cron_id: str
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]], Outcome]:
+    """The cron, and the threads its runs made that still exist.
+
+    A cron's run on a new thread gives the thread the cron's metadata (and its assistant), and
+    the run carries ``cron_id`` in its config: threads are found by the first and confirmed by
+    the second, newest first, at most ``CRON_THREADS_SHOWN``.
+    """
+    client = sync_client_for(deployment)
+    found = fetch({"crons": _named("crons", lambda: client.crons.search(limit=CRONS_SHOWN))})
+    crons = found["crons"]
+    cron = next(
+        (c for c in crons.value or [] if isinstance(c, dict) and c.get("cron_id") == cron_id),
+        None,
+    )
+    if cron is None:
+        return None, [], crons
+    if cron.get("thread_id"):
+        return cron, [{"thread_id": str(cron["thread_id"])}], crons
+    metadata = {**(cron.get("metadata") or {}), "assistant_id": cron.get("assistant_id")}
+    candidates = fetch(
+        {
+            "threads": lambda: client.threads.search(
+                metadata=metadata, limit=CRON_THREADS_SHOWN, sort_by="created_at", sort_order="desc"
+            )
+        }
+    )["threads"]
+    if not candidates.ok:
+        return cron, [], candidates
+    threads = [t for t in candidates.value or [] if isinstance(t, dict) and t.get("thread_id")]
+    checks = fetch(
+        {
+            str(t["thread_id"]): partial(_made_by, client, str(t["thread_id"]), cron_id)
+            for t in threads
+        }
+    )
+    made = [t for t in threads if checks[str(t["thread_id"])].value is True]
+    return cron, made, candidates
 
 
 def assistants_page(deployment: Deployment) -> Outcome:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("store/put/", views.store_put, name="store_put"),
     path("store/delete/", views.store_delete, name="store_delete"),
     path("crons/", views.crons, name="crons"),
+    path("crons/<str:cron_id>/threads/", views.cron_threads, name="cron_threads"),
     path("crons/<str:cron_id>/pause/", views.cron_pause, name="cron_pause"),
     path("crons/<str:cron_id>/delete/", views.cron_delete, name="cron_delete"),
     path("assistants/", views.assistants, name="assistants"),

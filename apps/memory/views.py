@@ -236,6 +236,28 @@ def crons(request: AuthenticatedHttpRequest, deployment_id: int) -> HttpResponse
     )
 
 
+@require_GET
+@login_required
+def cron_threads(
+    request: AuthenticatedHttpRequest, deployment_id: int, cron_id: str
+) -> HttpResponse:
+    deployment = get_deployment_for(request.user, deployment_id)
+    cron, threads, outcome = reads.cron_threads(deployment, cron_id)
+    return render(
+        request,
+        "memory/cron_threads.html",
+        {
+            **_base(request, deployment),
+            "cron_id": cron_id,
+            "cron": cron,
+            "threads": threads,
+            "problem": outcome.problem,
+            "limit": reads.CRON_THREADS_SHOWN,
+        },
+        status=404 if cron is None and outcome.ok else 200,
+    )
+
+
 def _cron_change(
     request: AuthenticatedHttpRequest, deployment_id: int, cron_id: str, change: str
 ) -> HttpResponse:

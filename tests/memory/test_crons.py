@@ -3,7 +3,9 @@ run, graph and thread; paused, resumed and deleted through the gate."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -115,3 +117,51 @@ def test_deleting_a_cron_the_server_no_longer_has_says_so(alice, deployment_a):
     assert response.status_code == 200
     assert "The deployment refused it" in response.content.decode()
     assert _after("gate.outcome")["ok"] is False
+
+
+@pytest.fixture
+def fired(graph_client: SyncClient) -> Iterator[tuple[dict[str, Any], str]]:
+    """A cron that fires every minute, paused once it made its first thread (kept)."""
+    marker = uuid.uuid4().hex
+    made = graph_client.crons.create(
+        "flaky",
+        "* * * * *",
+        input={"message": "tick"},
+        metadata={"m": marker},
+        on_run_completed="keep",
+    )
+    try:
+        # The next minute boundary, and the scheduler's own poll after it.
+        deadline = time.monotonic() + 150
+        threads: list[Any] = []
+        while not threads and time.monotonic() < deadline:
+            time.sleep(2)
+            threads = graph_client.threads.search(metadata={"m": marker}, limit=5)
+        assert threads, "the cron made no thread within 150 s"
+        graph_client.crons.update(made["cron_id"], enabled=False)
+        yield made, str(threads[0]["thread_id"])
+    finally:
+        graph_client.crons.delete(made["cron_id"])
+
+
+def test_the_threads_a_cron_made_are_listed_with_links(bob, deployment_a, fired, graph_client):
+    cron, thread_id = fired
+    # A thread with the same metadata that the cron did not make is not listed.
+    other = graph_client.create_thread(
+        metadata={**cron["metadata"], "assistant_id": cron["assistant_id"]}
+    )
+    client = _client(bob)
+    listing = client.get(f"/deployments/{deployment_a.pk}/crons/").content.decode()
+    url = f"/deployments/{deployment_a.pk}/crons/{cron['cron_id']}/threads/"
+    assert url in listing
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert f"/threads/{deployment_a.pk}/{thread_id}/" in html
+    assert other["thread_id"] not in html
+
+
+def test_a_cron_the_server_does_not_have_is_a_404_with_a_sentence(bob, deployment_a):
+    page = _client(bob).get(f"/deployments/{deployment_a.pk}/crons/{uuid.uuid4()}/threads/")
+    assert page.status_code == 404
+    assert "has no cron" in page.content.decode()

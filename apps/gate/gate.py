@@ -62,7 +62,8 @@ class Intent:
     """One change about to be made to a deployment, as the path describes it.
 
     ``action`` names the path (``inbox.decide``, ``inbox.continue``, ``inbox.edit_state``,
-    ``inbox.resolve``, ``run.start``, ``run.cancel``); ``decision`` is what it does to the items
+    ``inbox.resolve``, ``run.start``, ``run.cancel``, ``store.put``, ``store.delete``,
+    ``cron.pause``, ``cron.resume``, ``cron.delete``); ``decision`` is what it does to the items
     it touches for the workflow's rules (``answer``, ``raw``, ``continue``, ``edit_state``,
     ``resolve``, ``run``, ``cancel``). ``items`` are the inbox records the change decides or
     overrides and ``values`` what each gets, by record pk; ``payloads`` everything about to be

@@ -54,7 +54,9 @@ def test_the_store_lists_namespaces_under_a_prefix_and_the_items_of_one(alice, d
     assert "&lt;b&gt;bold&lt;/b&gt;" in html
 
 
-def test_a_search_narrows_the_items_of_a_namespace(alice, deployment_a, space, graph_client):
+def test_a_search_in_a_namespace_shows_what_the_server_answers(
+    alice, deployment_a, space, graph_client
+):
     page = _client(alice).get(
         f"/deployments/{deployment_a.pk}/store/", {"ns": _ns(space), "q": "teal"}
     )

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("apps.accounts.urls")),
     path("deployments/", include("apps.deployments.urls")),
+    path("deployments/<int:deployment_id>/", include("apps.memory.urls")),
     path("audit/", include("apps.audit.urls")),
     path("threads/", include("apps.threads.urls")),
     path("runs/", include("apps.runs.urls")),

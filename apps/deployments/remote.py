@@ -25,6 +25,7 @@ from switchboard import (
     GraphNotFoundError,
     InputError,
     NotFoundError,
+    NotSupportedError,
     RateLimitError,
     RedirectError,
     ServerError,
@@ -47,7 +48,7 @@ def _executor() -> ThreadPoolExecutor:
 
 @dataclass(frozen=True)
 class Problem:
-    kind: str  # "down" | "slow" | "missing" | "refused" | "invalid" | "error"
+    kind: str  # "down" | "slow" | "missing" | "refused" | "invalid" | "unsupported" | "error"
     message: str
 
     def __str__(self) -> str:
@@ -67,6 +68,13 @@ def describe(error: BaseException, *, what: str = "the deployment") -> Problem:
             "error",
             f"{what.capitalize()} redirected the request{where}, and the console never follows "
             "redirects: if the deployment has moved, update its URL.",
+        )
+    if isinstance(error, NotSupportedError):
+        feature = error.feature or f"this ({error})"
+        return Problem(
+            "unsupported",
+            f"{what.capitalize()} does not offer {feature}: its server lacks it, so the console "
+            "shows the page without it.",
         )
     if isinstance(error, NotFoundError | GraphNotFoundError):
         return Problem("missing", f"{what.capitalize()} does not have this any more ({detail}).")

@@ -22,7 +22,9 @@ all sit above it and call it, and it knows them only through the hooks they regi
 Only a passing intent writes to a deployment on a person's behalf: ``update_thread_state`` here
 is the console's one call of the SDK's state write and refuses outside a pass, and
 ``apps.runs.services.create_run`` (the Run row its relay carries out, and the only source of
-upstream run creation and cancellation) likewise.
+upstream run creation and cancellation) likewise. The Store and cron writes (``put_store_item``,
+``delete_store_item``, ``update_cron``, ``delete_cron``) are here for the same reason: they
+write only inside a pass.
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ class Intent:
     """One change about to be made to a deployment, as the path describes it.
 
     ``action`` names the path (``inbox.decide``, ``inbox.continue``, ``inbox.edit_state``,
-    ``inbox.resolve``, ``run.start``, ``run.cancel``); ``decision`` is what it does to the items
+    ``inbox.resolve``, ``run.start``, ``run.cancel``, ``store.put``, ``store.delete``,
+    ``cron.pause``, ``cron.resume``, ``cron.delete``); ``decision`` is what it does to the items
     it touches for the workflow's rules (``answer``, ``raw``, ``continue``, ``edit_state``,
     ``resolve``, ``run``, ``cancel``). ``items`` are the inbox records the change decides or
     overrides and ``values`` what each gets, by record pk; ``payloads`` everything about to be
@@ -209,3 +212,23 @@ def update_thread_state(
     return sync_client_for(intent.deployment).update_thread_state(
         thread_id, values, as_node=as_node, checkpoint_id=checkpoint_id
     )
+
+
+def put_store_item(namespace: Sequence[str], key: str, value: Mapping[str, Any]) -> None:
+    """Write a Store item on the deployment of the intent passing."""
+    sync_client_for(passing().deployment).store.put_item(namespace, key, value)
+
+
+def delete_store_item(namespace: Sequence[str], key: str) -> None:
+    """Delete a Store item on the deployment of the intent passing."""
+    sync_client_for(passing().deployment).store.delete_item(namespace, key)
+
+
+def update_cron(cron_id: str, *, enabled: bool) -> Any:
+    """Pause (``enabled=False``) or resume a cron on the deployment of the intent passing."""
+    return sync_client_for(passing().deployment).crons.update(cron_id, enabled=enabled)
+
+
+def delete_cron(cron_id: str) -> None:
+    """Delete a cron on the deployment of the intent passing."""
+    sync_client_for(passing().deployment).crons.delete(cron_id)

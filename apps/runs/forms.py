@@ -11,7 +11,8 @@ from apps.runs.services import DEFAULT_STREAM_MODES, STREAM_MODES
 from dashboard.strict import StrictInputError, parse_json
 
 MULTITASK_HELP = {
-    "reject": "Refuse to start if the thread already has a run in flight.",
+    "reject": "Refuse to start if the thread already has a run in flight (where the server "
+    "enforces it: Aegra 0.11 does not, and starts the run anyway).",
     "enqueue": "Wait in line and start after the thread's current run finishes.",
     "interrupt": "Stop the thread's current run (keeping its steps so far), then start this one.",
     "rollback": "Stop the thread's current run and delete it with its checkpoints, then start.",

@@ -56,8 +56,11 @@ def olga(team_a):
     return user
 
 
-def _arrange(refusal: str, case: GateCase, team_a: Any, oscar: User, bob: User, olga: User) -> User:
+def _arrange(
+    refusal: str, case: GateCase, team_a: Any, people: dict[str, User], olga: User, role: str
+) -> User:
     """Set up ``refusal`` for the case; returns who tries the change."""
+    oscar, bob = people["operator"], people["viewer"]
     deployment = case.paused.deployment
     if refusal == "approval_rule":
         ApprovalRule.objects.create(team=team_a, tool="", decision="", min_role=Role.ADMIN)
@@ -73,6 +76,7 @@ def _arrange(refusal: str, case: GateCase, team_a: Any, oscar: User, bob: User, 
     elif refusal == "read_only_deployment":
         deployment.read_only = True
         deployment.save()
+        return people[role]
     else:
         return bob
     return oscar
@@ -88,14 +92,16 @@ def _upstream(graph_client: SyncClient, thread_id: str) -> tuple[str, int]:
 @pytest.mark.parametrize("refusal", REFUSALS)
 @pytest.mark.parametrize("name", sorted(GATED))
 def test_a_gated_route_is_refused_and_nothing_reaches_the_deployment(
-    name, refusal, gate_case, graph_client, team_a, oscar, bob, olga
+    name, refusal, gate_case, graph_client, team_a, alice, oscar, bob, olga
 ):
     recipe = GATED[name]
     case = gate_case(recipe)
     thread_id = case.paused.thread_id
     before = _upstream(graph_client, thread_id)
     runs_before = set(Run.objects.values_list("pk", flat=True))
-    actor = _arrange(refusal, case, team_a, oscar, bob, olga)
+    touched = recipe.upstream(case) if recipe.upstream is not None else None
+    people = {"admin": alice, "operator": oscar, "viewer": bob}
+    actor = _arrange(refusal, case, team_a, people, olga, recipe.role)
     client = Client()
     client.force_login(actor)
 
@@ -110,6 +116,8 @@ def test_a_gated_route_is_refused_and_nothing_reaches_the_deployment(
             # Only the run page's cancel answers a refusal with a redirect and a message.
             assert name == "runs:cancel", (name, response["Location"])
     assert _upstream(graph_client, thread_id) == before
+    if recipe.upstream is not None:
+        assert recipe.upstream(case) == touched
     assert set(Run.objects.values_list("pk", flat=True)) == runs_before
     assert not Decision.objects.exists()
     assert not AuditEntry.objects.filter(action="gate.intent").exists()

@@ -20,11 +20,13 @@ WRITE_METHODS = {
     "copy_thread",
     "delete_thread",
     "update_thread_metadata",
+    "put_item",
+    "delete_item",
 }
 # The gate writes state; the relay creates (and cancels) the upstream run of a Run row that only
 # exists because the gate let its intent through (apps.runs.services.create_run).
 ALLOWED = {
-    "gate/gate.py": {"update_thread_state"},
+    "gate/gate.py": {"update_thread_state", "put_item", "delete_item"},
     "runs/relay.py": {"stream_run", "cancel_run"},
 }
 ROOT = Path(apps.__file__).parent

@@ -1,0 +1,25 @@
+"""A viewer sees what waits, but no control that looks usable and is refused after submitting."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.fixtures.inbox import REFUND
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_viewer_sees_the_decision_controls_disabled_and_why(client, bob, paused):
+    thread = paused("refund_approval", REFUND)
+    client.force_login(bob)
+
+    html = client.get(thread.url).content.decode()
+
+    buttons = re.findall(r"<button[^>]*>", html[html.index('id="decision-form"') :])
+    submits = [b for b in buttons if 'type="submit"' in b]
+    assert submits
+    assert all("disabled" in b for b in submits)
+    assert "You need the operator role" in html
+    assert f"/workflow/items/{thread.row.pk}/claim/" not in html
+    assert "(view only)" in html

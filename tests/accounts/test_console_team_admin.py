@@ -24,7 +24,7 @@ def test_an_admin_creates_a_team_a_user_changes_the_role_and_deactivates_them(cl
     assert Membership.objects.get(team=team, user=alice).role == Role.ADMIN
     created = AuditEntry.objects.get(action="team.create")
     assert created.actor == alice
-    assert created.after["name"] == "Night shift"
+    assert created.after == {"name": "Night shift", "slug": "night-shift", "admin": "alice"}
 
     r = client.post(
         "/accounts/teams/night-shift/users/",

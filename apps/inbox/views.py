@@ -21,7 +21,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
-from apps.accounts.permissions import can
+from apps.accounts.permissions import can, teams_for
 from apps.deployments.clients import read_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch
@@ -82,7 +82,10 @@ def inbox_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             for item in page.rows
         ],
         "has_controls": hooks.has_row_controls(),
-        "selection_action": hooks.selection_action(),
+        # A viewer gets no checkboxes: the page they lead to decides, which a viewer may not.
+        "selection_action": hooks.selection_action()
+        if teams_for(request.user, "decide").exists()
+        else None,
         "current_query": request.GET.urlencode(),
         "total": filtered.count(),
         "graph_choices": selectors.graph_choices(qs),

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -58,6 +59,7 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         "deadlines": list(deadlines),
         "jobs": list(selectors.jobs_for(request.user)[:10]),
         "is_admin": teams_for(request.user, "administer").exists(),
+        "may_decide": teams_for(request.user, "decide").exists(),
     }
     return render(request, "workflow/overview.html", context)
 
@@ -84,24 +86,37 @@ def _item_context(
 
 
 def _cell_context(
-    request: HttpRequest, item: Interrupt, status: selectors.ItemStatus, error: str = ""
+    request: HttpRequest,
+    item: Interrupt,
+    status: selectors.ItemStatus,
+    *,
+    may_decide: bool,
+    error: str = "",
 ) -> dict[str, Any]:
     return {
         "item": item,
         "claim": status.claim,
         "mine": status.claim is not None and status.claim.claimed_by_id == request.user.pk,
-        "may_decide": can(request.user, "decide", item),
+        "may_decide": may_decide,
         "error": error,
     }
 
 
 def claim_cells(request: HttpRequest, items: Sequence[Interrupt]) -> dict[int, SafeString]:
     """The inbox list's "Held by" cell of each item (registered on ``apps.inbox.hooks``): who
-    holds it, and Claim / Release, swapped in place by htmx."""
+    holds it, and Claim / Release, swapped in place by htmx. Four queries for the page."""
     statuses = selectors.item_status([i.pk for i in items])
+    deciding = set(teams_for(request.user, "decide").values_list("pk", flat=True))
+    # Rendered without the request: its context processors (the nav's counts) would run again
+    # for every row. The form's CSRF token is the one the page carries.
+    token = get_token(request)
     return {
         i.pk: render_to_string(
-            "workflow/_claim_cell.html", _cell_context(request, i, statuses[i.pk]), request
+            "workflow/_claim_cell.html",
+            {
+                **_cell_context(request, i, statuses[i.pk], may_decide=i.team_id in deciding),
+                "csrf_token": token,
+            },
         )
         for i in items
     }
@@ -111,7 +126,9 @@ def _item_response(
     request: AuthenticatedHttpRequest, item: Interrupt, error: str = "", status: int = 200
 ) -> HttpResponse:
     if request.htmx and (request.htmx.target or "").startswith("claim-cell-"):
-        cell = _cell_context(request, item, selectors.item_status([item.pk])[item.pk], error)
+        status_ = selectors.item_status([item.pk])[item.pk]
+        may = can(request.user, "decide", item)
+        cell = _cell_context(request, item, status_, may_decide=may, error=error)
         return render(request, "workflow/_claim_cell.html", cell, status=status)
     context = _item_context(request, item, error)
     if request.htmx:

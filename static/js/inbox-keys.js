@@ -5,7 +5,7 @@
 (function () {
   "use strict";
 
-  var KEYS = { a: ["approve", "accept"], e: ["edit"], r: ["respond"], x: ["reject", "ignore"] };
+  var KEYS = { a: ["approve", "accept"], e: ["edit"], r: ["respond", "response"], x: ["reject", "ignore"] };
   var currentId = "";
 
   function typing(event) {

@@ -9,6 +9,8 @@ import time
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from apps.inbox.models import Interrupt, Kind, Status
 from apps.inbox.records import sync_thread_interrupts
@@ -146,3 +148,16 @@ def test_a_breakpoint_set_on_the_run_still_makes_an_inbox_item(deployment_a, gra
     result = sync_thread_interrupts(deployment_a, thread_id)
 
     assert [(r.kind, r.node) for r in result.pending] == [(Kind.BREAKPOINT, "chat")]
+
+
+def test_the_list_reads_the_same_number_of_queries_for_3_or_30_items(client, oscar, deployment_a):
+    client.force_login(oscar)
+
+    def queries_with(n: int) -> int:
+        while Interrupt.objects.count() < n:
+            make_item(deployment_a)
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/inbox/").status_code == 200
+        return len(seen.captured_queries)
+
+    assert queries_with(3) == queries_with(30)

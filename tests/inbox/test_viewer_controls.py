@@ -7,6 +7,7 @@ import re
 import pytest
 
 from tests.fixtures.inbox import REFUND
+from tests.fixtures.workflow import make_item
 
 
 @pytest.mark.django_db(transaction=True)
@@ -23,3 +24,20 @@ def test_a_viewer_sees_the_decision_controls_disabled_and_why(client, bob, pause
     assert "You need the operator role" in html
     assert f"/workflow/items/{thread.row.pk}/claim/" not in html
     assert "(view only)" in html
+
+
+@pytest.mark.django_db
+def test_a_viewer_gets_no_bulk_selection_in_the_list_and_a_disabled_bulk_button(
+    client, bob, deployment_a
+):
+    item = make_item(deployment_a)
+    client.force_login(bob)
+
+    listed = client.get("/inbox/").content.decode()
+    overview = client.get("/workflow/").content.decode()
+
+    assert f'id="interrupt-{item.pk}"' in listed
+    assert 'name="item"' not in listed
+    assert "Bulk decide the selected" not in listed
+    assert 'href="/workflow/bulk/"' not in overview
+    assert "Bulk decision (needs the operator role)" in overview

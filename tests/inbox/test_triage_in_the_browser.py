@@ -1,5 +1,5 @@
 """Triage in a real browser (Chromium, Daphne, the inbox websocket, the graph server): a new
-interrupt appears in the open list by itself, and the keyboard moves through the items (j / k),
+interrupt appears in the open list by itself, an item is claimed in place, and the keyboard moves through the items (j / k),
 opens one (Enter), and opens one with a decision chosen (a), with the focus visible."""
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ def _current_row(page: Any) -> str:
     return str(page.evaluate("document.activeElement && document.activeElement.id"))
 
 
-def test_the_list_updates_live_and_is_triaged_by_keyboard(shots: Shots, oscar: User, paused: Any):
+def test_the_list_updates_live_claims_in_place_and_is_triaged_by_keyboard(
+    shots: Shots, oscar: User, paused: Any
+):
     first = paused("refund_approval", REFUND)
     second = paused("refund_approval", {**REFUND, "customer": "Globex"})
     page = shots.open(oscar)
@@ -35,6 +37,12 @@ def test_the_list_updates_live_and_is_triaged_by_keyboard(shots: Shots, oscar: U
     page.wait_for_selector(f"#interrupt-{third.row.pk}")
     assert "Initech" in page.inner_text(f"#interrupt-{third.row.pk}")
     shots.step(page, "a new item arrived live")
+
+    page.click(f"#claim-cell-{first.row.pk} button[type=submit]")
+    page.wait_for_selector(f"#claim-cell-{first.row.pk} >> text=Release")
+    assert "You" in page.inner_text(f"#claim-cell-{first.row.pk}")
+    assert page.is_visible(f"#interrupt-{third.row.pk}")  # the rest of the list stays
+    shots.step(page, "claimed from the list")
 
     page.keyboard.press("j")
     assert _current_row(page) == f"interrupt-{first.row.pk}"

@@ -14,6 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -26,6 +27,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
 from apps.accounts.permissions import can, teams_for
 from apps.deployments.selectors import deployments_for
+from apps.inbox.events import InboxEvents
 from apps.inbox.forms import InboxFilterForm
 from apps.inbox.models import Interrupt
 from apps.inbox.selectors import filter_inbox, pending_for
@@ -145,6 +147,10 @@ def item_panel(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
 def _after_item_write(
     request: AuthenticatedHttpRequest, item: Interrupt, message: str
 ) -> HttpResponse:
+    # The team's open inbox pages refresh (the inbox socket): a second operator sees who holds
+    # the item before filling in its form.
+    team_id = item.team_id
+    transaction.on_commit(lambda: InboxEvents.changed([team_id]))
     if request.htmx:
         response = _item_response(request, item)
         response["HX-Trigger"] = "workflow-item-changed"

@@ -1,5 +1,6 @@
 """Triage in a real browser (Chromium, Daphne, the inbox websocket, the graph server): a new
-interrupt appears in the open list by itself, an item is claimed in place, and the keyboard moves through the items (j / k),
+interrupt appears in the open list by itself, an item is claimed in place and a colleague's
+open list shows who holds it, and the keyboard moves through the items (j / k),
 opens one (Enter), and opens one with a decision chosen (a), with the focus visible."""
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ def _current_row(page: Any) -> str:
 
 
 def test_the_list_updates_live_claims_in_place_and_is_triaged_by_keyboard(
-    shots: Shots, oscar: User, paused: Any
+    shots: Shots, oscar: User, alice: User, paused: Any
 ):
     first = paused("refund_approval", REFUND)
     second = paused("refund_approval", {**REFUND, "customer": "Globex"})
@@ -38,11 +39,18 @@ def test_the_list_updates_live_claims_in_place_and_is_triaged_by_keyboard(
     assert "Initech" in page.inner_text(f"#interrupt-{third.row.pk}")
     shots.step(page, "a new item arrived live")
 
+    colleague = shots.open(alice)
+    colleague.goto("/inbox/")
+    colleague.wait_for_selector(f"#claim-cell-{first.row.pk} >> text=Unclaimed")
+
     page.click(f"#claim-cell-{first.row.pk} button[type=submit]")
     page.wait_for_selector(f"#claim-cell-{first.row.pk} >> text=Release")
     assert "You" in page.inner_text(f"#claim-cell-{first.row.pk}")
     assert page.is_visible(f"#interrupt-{third.row.pk}")  # the rest of the list stays
     shots.step(page, "claimed from the list")
+    # The colleague's open list shows the holder by itself.
+    colleague.wait_for_selector(f"#claim-cell-{first.row.pk} >> text=oscar")
+    shots.step(colleague, "the colleague sees who holds it")
 
     page.keyboard.press("j")
     assert _current_row(page) == f"interrupt-{first.row.pk}"

@@ -280,6 +280,8 @@ def bulk_new(request: AuthenticatedHttpRequest) -> HttpResponse:
         "preview": listed[:PICK_LIMIT] if pickable else list(qs.select_related("deployment")[:20]),
         "pickable": pickable,
         "ticked": ticked,
+        # Too many to list with checkboxes: the items picked in the inbox list travel hidden.
+        "picked": picked if picked is not None and not pickable else None,
         "error": error,
         # The filter travels with the confirmation, so the job acts on what was shown.
         "filter_pairs": [(k, v) for k in FILTER_KEYS for v in data.getlist(k)],

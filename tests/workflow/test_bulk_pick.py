@@ -3,6 +3,7 @@ page, only those are decided; the others stay waiting on the graph server."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -79,3 +80,27 @@ def test_a_bulk_form_with_nothing_ticked_decides_nothing(client, oscar, deployme
     assert r.status_code == 400
     assert "Tick at least one item." in r.content.decode()
     assert not BulkJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_items_picked_in_the_inbox_among_many_stay_the_only_ones_confirmed(
+    client, oscar, deployment_a, item_factory
+):
+    items = [item_factory(deployment_a) for _ in range(101)]
+    picked = [items[5].pk, items[50].pk]
+    client.force_login(oscar)
+
+    page = client.get("/workflow/bulk/", {"item": [str(pk) for pk in picked]})
+
+    assert page.context["total"] == 2
+    form = page.content.decode()
+    form = form[form.index('id="bulk-decide"') :]
+    hidden = re.findall(r'<input type="hidden" name="(item|pick)" value="(\d+)">', form)
+    assert sorted(hidden) == sorted([("pick", "1"), *(("item", str(pk)) for pk in picked)])
+    r = client.post(
+        "/workflow/bulk/",
+        {"pick": "1", "item": [str(pk) for pk in picked], "decision": "approve",
+         "confirm_total": "2"},
+    )  # fmt: skip
+    assert r.status_code == 302
+    assert sorted(BulkJob.objects.get().items.values_list("interrupt_id", flat=True)) == picked

@@ -25,6 +25,22 @@ def get_team_for(user: AnyUser, slug: str, action: Action = "view") -> Team:
     return team
 
 
+def get_team_page_for(user: AnyUser, slug: str) -> Team:
+    """A team whose page ``user`` may open: one of theirs, or any team for a superuser (who
+    looks after the whole console; what they may change there still follows their role)."""
+    if getattr(user, "is_superuser", False):
+        team = Team.objects.filter(slug=slug).first()
+        if team is None:
+            raise Http404("No such team.")
+        return team
+    return get_team_for(user, slug)
+
+
+def teams_outside(user: AnyUser) -> QuerySet[Team]:
+    """The teams ``user`` is not a member of (a superuser's list of the others)."""
+    return Team.objects.exclude(memberships__user_id=user.pk or 0).order_by("name")
+
+
 def members_of(team: Team) -> QuerySet[Membership]:
     return Membership.objects.filter(team=team).select_related("user").order_by("user__username")
 

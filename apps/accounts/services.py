@@ -255,3 +255,124 @@ def do_remove_member(
         )
         membership.delete()
         _announce(membership.user_id, membership.team_id)
+
+
+# --- teams and people, managed in the console ---------------------------------------------------
+
+
+def may_create_teams(user: AbstractBaseUser) -> bool:
+    """Superusers, and admins of a team (who then administer the new team too)."""
+    return (
+        bool(getattr(user, "is_superuser", False))
+        or Membership.objects.filter(user_id=user.pk, role=Role.ADMIN).exists()
+    )
+
+
+def do_create_team(
+    *, actor: AbstractBaseUser, name: str, slug: str, request: HttpRequest | None = None
+) -> Team:
+    """A new team, with ``actor`` as its first admin."""
+    if not may_create_teams(actor):
+        raise MembershipError("Creating a team needs the admin role on a team.")
+    name, slug = name.strip(), slug.strip()
+    with transaction.atomic():
+        if Team.objects.filter(name__iexact=name).exists():
+            raise MembershipError(f"A team named {name} exists already.")
+        if Team.objects.filter(slug=slug).exists():
+            raise MembershipError(f"The address /accounts/teams/{slug}/ is taken: choose another.")
+        team = Team.objects.create(name=name, slug=slug)
+        Membership.objects.create(user_id=actor.pk, team=team, role=Role.ADMIN)
+        record(
+            actor=actor,
+            action="team.create",
+            target=team,
+            team_id=team.pk,
+            after={"name": name, "slug": slug, "admin": actor.get_username()},
+            request=request,
+        )
+        _announce(actor.pk, team.pk)
+    return team
+
+
+def do_create_user(
+    *,
+    actor: AbstractBaseUser,
+    team: Team,
+    username: str,
+    email: str,
+    password: str,
+    role: Role,
+    request: HttpRequest | None = None,
+) -> Membership:
+    """A new account, member of ``team`` (which ``actor`` administers) with ``role``.
+
+    A taken username is refused (the admin then invites that person instead)."""
+    username = _username(username)
+    user_model = get_user_model()
+    with transaction.atomic():
+        team = _lock_team(team)
+        if user_model.objects.filter(**{f"{user_model.USERNAME_FIELD}__iexact": username}).exists():
+            raise MembershipError(
+                f"The username {username} cannot be used: choose another, or invite its holder."
+            )
+        user = user_model.objects.create_user(username=username, email=email, password=password)
+        membership = Membership.objects.create(user_id=user.pk, team=team, role=role)
+        record(
+            actor=actor,
+            action="user.create",
+            target=membership,
+            team_id=team.pk,
+            after={"user": username, "role": str(role)},
+            request=request,
+        )
+        _announce(user.pk, team.pk)
+    return membership
+
+
+def check_deactivate(actor: AbstractBaseUser, user: AbstractBaseUser) -> None:
+    """Who may switch an account off: a superuser, or an admin of every team the user is in
+    (so no admin locks out a member of a team they do not run). Never oneself."""
+    if user.pk == actor.pk:
+        raise MembershipError("You cannot deactivate your own account.")
+    if getattr(actor, "is_superuser", False):
+        return
+    if getattr(user, "is_superuser", False):
+        raise MembershipError("Only a superuser can deactivate a superuser.")
+    outside = Membership.objects.filter(user_id=user.pk).exclude(
+        team__memberships__user_id=actor.pk, team__memberships__role=Role.ADMIN
+    )
+    if outside.exists():
+        raise MembershipError(
+            f"{user.get_username()} is also in a team you do not administer: "
+            "remove them from this team instead, or ask a superuser."
+        )
+
+
+def do_set_active(
+    *,
+    actor: AbstractBaseUser,
+    membership: Membership,
+    active: bool,
+    request: HttpRequest | None = None,
+) -> AbstractBaseUser:
+    """Deactivate (or reactivate) the account of a member of a team ``actor`` administers. An
+    inactive account cannot log in, and its open sessions and sockets stop at their next check."""
+    with transaction.atomic():
+        user_model = get_user_model()
+        user = user_model.objects.select_for_update().get(pk=membership.user_id)
+        check_deactivate(actor, user)
+        if user.is_active == active:
+            return user
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        record(
+            actor=actor,
+            action="user.activate" if active else "user.deactivate",
+            target=membership,
+            team_id=membership.team_id,
+            before={"user": user.get_username(), "active": not active},
+            after={"user": user.get_username(), "active": active},
+            request=request,
+        )
+        _announce(user.pk, membership.team_id)
+    return user

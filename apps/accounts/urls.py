@@ -10,8 +10,10 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("switch-team/", views.switch_team, name="switch_team"),
     path("teams/", views.team_list, name="teams"),
+    path("teams/new/", views.create_team, name="create_team"),
     path("teams/<slug:team_slug>/", views.team_detail, name="team"),
     path("teams/<slug:team_slug>/members/", views.add_member, name="add_member"),
+    path("teams/<slug:team_slug>/users/", views.create_user, name="create_user"),
     path(
         "teams/<slug:team_slug>/invitations/<int:invitation_id>/withdraw/",
         views.withdraw_invitation,
@@ -29,6 +31,11 @@ urlpatterns = [
         "teams/<slug:team_slug>/members/<int:membership_id>/role/",
         views.change_role,
         name="change_role",
+    ),
+    path(
+        "teams/<slug:team_slug>/members/<int:membership_id>/active/",
+        views.set_active,
+        name="set_active",
     ),
     path(
         "teams/<slug:team_slug>/members/<int:membership_id>/remove/",

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,7 +15,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts import selectors, services, throttle
-from apps.accounts.forms import AddMemberForm, ChangeRoleForm, SwitchTeamForm
+from apps.accounts.forms import (
+    ActiveForm,
+    AddMemberForm,
+    ChangeRoleForm,
+    CreateTeamForm,
+    CreateUserForm,
+    SwitchTeamForm,
+)
 from apps.accounts.http import AuthenticatedHttpRequest
 from apps.accounts.models import Membership, Role, Team
 from apps.accounts.permissions import can, role_in, teams_for
@@ -80,11 +90,57 @@ def team_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .order_by("team__name")
     )
     invitations = selectors.invitations_for(request.user)
-    return render(
-        request,
-        "accounts/team_list.html",
-        {"memberships": memberships, "invitations": invitations},
-    )
+    return _render_team_list(request, memberships=memberships, invitations=invitations)
+
+
+def _render_team_list(
+    request: AuthenticatedHttpRequest,
+    *,
+    memberships: Any = None,
+    invitations: Any = None,
+    team_form: CreateTeamForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    if memberships is None:
+        memberships = (
+            Membership.objects.filter(user=request.user, team__in=teams_for(request.user))
+            .select_related("team")
+            .order_by("team__name")
+        )
+    context = {
+        "memberships": memberships,
+        "invitations": invitations
+        if invitations is not None
+        else selectors.invitations_for(request.user),
+        "may_create_team": services.may_create_teams(request.user),
+        "team_form": team_form or CreateTeamForm(),
+        # A superuser looks after every team, members of them or not.
+        "other_teams": selectors.teams_outside(request.user) if request.user.is_superuser else [],
+        "is_superuser": request.user.is_superuser,
+    }
+    return render(request, "accounts/team_list.html", context, status=status)
+
+
+@require_POST
+@login_required
+def create_team(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not services.may_create_teams(request.user):
+        raise PermissionDenied("Creating a team needs the admin role on a team.")
+    form = CreateTeamForm(request.POST)
+    if not form.is_valid():
+        return _render_team_list(request, team_form=form, status=400)
+    try:
+        team = services.do_create_team(
+            actor=request.user,
+            name=form.cleaned_data["name"],
+            slug=form.cleaned_data["slug"],
+            request=request,
+        )
+    except services.MembershipError as error:
+        form.add_error(None, str(error))
+        return _render_team_list(request, team_form=form, status=400)
+    messages.success(request, f"Team {team.name} created: you are its admin.")
+    return HttpResponseRedirect(f"/accounts/teams/{team.slug}/")
 
 
 def _render_team(
@@ -92,10 +148,13 @@ def _render_team(
     team: Team,
     *,
     add_form: AddMemberForm | None = None,
+    create_form: CreateUserForm | None = None,
     error: str = "",
     status: int = 200,
 ) -> HttpResponse:
     context = {
+        "create_form": create_form or CreateUserForm(),
+        "is_superuser": request.user.is_superuser,
         "team": team,
         "members": selectors.members_of(team),
         "invitations": selectors.invitations_of(team)
@@ -118,7 +177,7 @@ def _render_team(
 @require_GET
 @login_required
 def team_detail(request: AuthenticatedHttpRequest, team_slug: str) -> HttpResponse:
-    team = selectors.get_team_for(request.user, team_slug)
+    team = selectors.get_team_page_for(request.user, team_slug)
     return _render_team(request, team)
 
 
@@ -235,3 +294,49 @@ def remove_member(
         return _render_team(request, membership.team, error=str(error), status=400)
     name = membership.user.get_username()
     return _done(request, membership.team, f"Removed {name} from {membership.team.name}.")
+
+
+@require_POST
+@login_required
+@sensitive_post_parameters("password")
+def create_user(request: AuthenticatedHttpRequest, team_slug: str) -> HttpResponse:
+    team = selectors.get_team_for(request.user, team_slug, "administer")
+    form = CreateUserForm(request.POST)
+    if not form.is_valid():
+        return _render_team(request, team, create_form=form, status=400)
+    role = Role(form.cleaned_data["role"])
+    try:
+        membership = services.do_create_user(
+            actor=request.user,
+            team=team,
+            username=form.cleaned_data["username"],
+            email=form.cleaned_data["email"],
+            password=form.cleaned_data["password"],
+            role=role,
+            request=request,
+        )
+    except services.MembershipError as error:
+        form.add_error("username", str(error))
+        return _render_team(request, team, create_form=form, status=400)
+    name = membership.user.get_username()
+    return _done(request, team, f"Created {name}, {role.label.lower()} in {team.name}.")
+
+
+@require_POST
+@login_required
+def set_active(
+    request: AuthenticatedHttpRequest, team_slug: str, membership_id: int
+) -> HttpResponse:
+    membership = _get_membership_for_admin(request, team_slug, membership_id)
+    active = ActiveForm(request.POST)
+    wanted = bool(active.is_valid() and active.cleaned_data["active"])
+    try:
+        services.do_set_active(
+            actor=request.user, membership=membership, active=wanted, request=request
+        )
+    except services.MembershipError as error:
+        return _render_team(request, membership.team, error=str(error), status=400)
+    name = membership.user.get_username()
+    return _done(
+        request, membership.team, f"{name} {'can log in again' if wanted else 'is deactivated'}."
+    )

@@ -61,7 +61,11 @@ TEXT_LABELS = {
 
 
 class InboxFilterForm(forms.Form):
-    deployment = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    # Checkboxes: the templates iterate the choices (a select's options would print each name
+    # twice, as a stray <option> and its label, and could not be ticked).
+    deployment = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )
     graph = forms.CharField(required=False, max_length=200)
     action = forms.CharField(required=False, max_length=200, label="Action or tool")
     kind = forms.ChoiceField(required=False, choices=[("", "Any kind"), *Kind.choices])

@@ -31,7 +31,13 @@ from apps.inbox.errors import InboxRefused
 from apps.inbox.events import InboxEvents
 from apps.inbox.models import Decision, Interrupt, Kind, Status
 from apps.inbox.selectors import decisions_on, pending_thread_ids
-from switchboard import InterruptRecord, NotFoundError, SwitchboardError, interrupts_from_state
+from switchboard import (
+    InterruptRecord,
+    NotFoundError,
+    SwitchboardError,
+    SyncClient,
+    interrupts_from_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,10 @@ FAILED_RUN_STATUSES = ("failed", "cancelled")
 # Thread statuses whose pending interrupts (if any) still wait for an answer: "error" keeps
 # them listed after a failed resume, and a correct resume still works (contract §6.3).
 WAITING_STATUSES = ("interrupted", "error")
+# Statuses of a thread's last run that mean it was stopped, not paused: a cancelled run leaves
+# its thread "interrupted" with the node it was running still in ``next``, the same shape as a
+# static breakpoint, but nobody set a breakpoint (a breakpoint's run ends "success", §4).
+STOPPED_RUN_STATUSES = ("interrupted", "error", "timeout")
 
 
 # --- reading a thread's state ------------------------------------------------------------------
@@ -289,6 +299,10 @@ def sync_thread_interrupts(
             return apply_snapshot(deployment, thread_id, None)
         if state is None:
             state = client.get_thread_state(thread_id)
+        read = snapshot_of(thread_id, state, status)
+        # A cancelled or failed run, not a breakpoint: nothing to decide.
+        stopped = read.at_breakpoint and _last_run_was_stopped(client, thread_id)
+        snap: Snapshot | None = None if stopped else read
     except NotFoundError:
         return apply_snapshot(deployment, thread_id, None)
     except SwitchboardError as error:
@@ -296,10 +310,14 @@ def sync_thread_interrupts(
             "inbox sync of thread %s on deployment %s failed: %s", thread_id, deployment.pk, error
         )
         return SyncResult()
-    snap: Snapshot | None = snapshot_of(thread_id, state, status)
     if status == "error" and snap is not None and not snap.records:
         snap = None  # a failed run without a pending interrupt: nothing to decide
     return apply_snapshot(deployment, thread_id, snap, graph_id=graph_id, assistant_id=assistant_id)
+
+
+def _last_run_was_stopped(client: SyncClient, thread_id: str) -> bool:
+    runs = client.list_runs(thread_id, limit=1)
+    return bool(runs) and str(runs[0].get("status") or "") in STOPPED_RUN_STATUSES
 
 
 def sync_threads(deployment: Deployment, threads: Iterable[Mapping[str, Any]]) -> int:

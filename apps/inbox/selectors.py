@@ -7,6 +7,7 @@ whatever the number of pending interrupts.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -150,7 +151,52 @@ def graph_choices(qs: QuerySet[Interrupt]) -> list[str]:
     return sorted(g for g in qs.order_by().values_list("graph_id", flat=True).distinct() if g)
 
 
-def summary_of(interrupt: Interrupt) -> dict[str, Any]:
-    """What a list row shows about what is asked (escaped by the template)."""
-    names = [str(a.get("name", "")) for a in interrupt.actions if isinstance(a, dict)]
-    return {"names": names}
+ROW_ARGS = 4  # arguments shown per action in a list row
+ROW_ARG_TEXT = 60  # characters of each shown value
+# Argument names that usually say what an action does to whom: shown first. (PostgreSQL keeps
+# JSON keys in its own order, not the graph's, so the order must come from here.)
+KEY_ARG_WORDS = (
+    "amount", "total", "price", "currency", "customer", "name", "to", "recipient", "email",
+    "account", "user", "order", "subject", "query", "path", "url",
+)  # fmt: skip
+
+
+@dataclass
+class RowAction:
+    name: str
+    args: list[tuple[str, str]]
+    more_args: int
+    description: str
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= ROW_ARG_TEXT else text[: ROW_ARG_TEXT - 1] + "…"
+
+
+def _arg_rank(pair: tuple[str, Any]) -> int:
+    key, value = str(pair[0]).lower(), pair[1]
+    if any(word in key.split("_") or key == word for word in KEY_ARG_WORDS):
+        return 0
+    return 1 if isinstance(value, (int, float, str, bool)) or value is None else 2
+
+
+def summary_of(interrupt: Interrupt) -> list[RowAction]:
+    """What a list row shows about what is asked: each action's name, its first arguments
+    (amounts, names, recipients: as the graph wrote them, cut short) and its description.
+    Plain strings; the template escapes them and renders the description's markdown safely."""
+    out = []
+    for action in interrupt.actions:
+        if not isinstance(action, dict):
+            continue
+        args = action.get("args")
+        pairs = sorted(args.items(), key=_arg_rank) if isinstance(args, dict) else []
+        out.append(
+            RowAction(
+                name=str(action.get("name", "")),
+                args=[(str(k), _short(v)) for k, v in pairs[:ROW_ARGS]],
+                more_args=max(0, len(pairs) - ROW_ARGS),
+                description=str(action.get("description") or ""),
+            )
+        )
+    return out

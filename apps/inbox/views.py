@@ -9,6 +9,7 @@ resume.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -20,12 +21,12 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
-from apps.accounts.permissions import can
+from apps.accounts.permissions import can, teams_for
 from apps.deployments.clients import read_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for, is_writable
-from apps.inbox import forms, presenters, records, selectors, services
+from apps.inbox import forms, hooks, presenters, records, selectors, services
 from apps.inbox.edits import diff_values
 from apps.inbox.models import Interrupt, Kind, Status
 from apps.threads.ids import checkpoint_id_or_blank, thread_id_or_404
@@ -40,6 +41,13 @@ def _run_url(run: Any) -> str:
 
 
 # --- the list -------------------------------------------------------------------------------
+
+
+@dataclass
+class ListRow:
+    item: Interrupt
+    actions: list[selectors.RowAction]
+    controls: str
 
 
 @require_GET
@@ -65,10 +73,20 @@ def inbox_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
     query = request.GET.copy()
     query.pop("after", None)
+    controls = hooks.row_controls(request, page.rows)
     context = {
         "form": form,
         "page": page,
-        "rows": page.rows,
+        "rows": [
+            ListRow(item, selectors.summary_of(item), controls.get(item.pk, ""))
+            for item in page.rows
+        ],
+        "has_controls": hooks.has_row_controls(),
+        # A viewer gets no checkboxes: the page they lead to decides, which a viewer may not.
+        "selection_action": hooks.selection_action()
+        if teams_for(request.user, "decide").exists()
+        else None,
+        "current_query": request.GET.urlencode(),
         "total": filtered.count(),
         "graph_choices": selectors.graph_choices(qs),
         "next_query": f"{query.urlencode()}&after={page.next_cursor}" if page.next_cursor else "",
@@ -180,6 +198,8 @@ def _thread_page(
         "raw": data.get("raw", "") if data is not None else "",
         "comment_required": selectors.comment_required(deployment),
         "may_decide": may_decide,
+        # Who holds each item (the workflow's claims), shown before anyone fills in the form.
+        "claim_cells": hooks.row_controls(request, pending),
         "recent": selectors.recent_decisions(deployment.pk, thread_id),
         "fork_url": reverse("runs:start")
         + "?"

@@ -14,7 +14,7 @@ class WorkflowConfig(AppConfig):
         from apps.gate import gate
         from apps.inbox import hooks as inbox_hooks
         from apps.inbox.models import Decision
-        from apps.workflow import hooks, receivers
+        from apps.workflow import hooks, receivers, views
         from apps.workflow.models import Notification
 
         post_save.connect(
@@ -27,6 +27,11 @@ class WorkflowConfig(AppConfig):
             sender=Notification,
             dispatch_uid="workflow-notification-delivery",
         )
-        inbox_hooks.register(item_appeared=receivers.item_appeared)
+        inbox_hooks.register(
+            item_appeared=receivers.item_appeared,
+            # Claims shown and taken in the inbox list; ticked items go to a bulk decision.
+            row_controls=views.claim_cells,
+            selection_action=("Bulk decide the selected", "workflow:bulk"),
+        )
         # Claims, approval rules and four-eyes hold on every change that passes the gate.
         gate.register_rule(hooks.gate_rule)

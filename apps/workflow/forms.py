@@ -75,4 +75,6 @@ class MetricsForm(forms.Form):
     days = forms.TypedChoiceField(
         coerce=int, required=False, choices=[(7, "7 days"), (30, "30 days"), (90, "90 days")]
     )
-    deployment = forms.TypedMultipleChoiceField(coerce=int, required=False)
+    deployment = forms.TypedMultipleChoiceField(
+        coerce=int, required=False, widget=forms.CheckboxSelectMultiple
+    )

@@ -7,21 +7,27 @@ without htmx; with it, the claim panel and the bulk progress swap their own part
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.accounts.http import AuthenticatedHttpRequest, hx_redirect
 from apps.accounts.permissions import can, teams_for
 from apps.deployments.selectors import deployments_for
+from apps.inbox.events import InboxEvents
 from apps.inbox.forms import InboxFilterForm
 from apps.inbox.models import Interrupt
 from apps.inbox.selectors import filter_inbox, pending_for
@@ -55,6 +61,7 @@ def overview(request: AuthenticatedHttpRequest) -> HttpResponse:
         "deadlines": list(deadlines),
         "jobs": list(selectors.jobs_for(request.user)[:10]),
         "is_admin": teams_for(request.user, "administer").exists(),
+        "may_decide": teams_for(request.user, "decide").exists(),
     }
     return render(request, "workflow/overview.html", context)
 
@@ -80,9 +87,51 @@ def _item_context(
     }
 
 
+def _cell_context(
+    request: HttpRequest,
+    item: Interrupt,
+    status: selectors.ItemStatus,
+    *,
+    may_decide: bool,
+    error: str = "",
+) -> dict[str, Any]:
+    return {
+        "item": item,
+        "claim": status.claim,
+        "mine": status.claim is not None and status.claim.claimed_by_id == request.user.pk,
+        "may_decide": may_decide,
+        "error": error,
+    }
+
+
+def claim_cells(request: HttpRequest, items: Sequence[Interrupt]) -> dict[int, SafeString]:
+    """The inbox list's "Held by" cell of each item (registered on ``apps.inbox.hooks``): who
+    holds it, and Claim / Release, swapped in place by htmx. Four queries for the page."""
+    statuses = selectors.item_status([i.pk for i in items])
+    deciding = set(teams_for(request.user, "decide").values_list("pk", flat=True))
+    # Rendered without the request: its context processors (the nav's counts) would run again
+    # for every row. The form's CSRF token is the one the page carries.
+    token = get_token(request)
+    return {
+        i.pk: render_to_string(
+            "workflow/_claim_cell.html",
+            {
+                **_cell_context(request, i, statuses[i.pk], may_decide=i.team_id in deciding),
+                "csrf_token": token,
+            },
+        )
+        for i in items
+    }
+
+
 def _item_response(
     request: AuthenticatedHttpRequest, item: Interrupt, error: str = "", status: int = 200
 ) -> HttpResponse:
+    if request.htmx and (request.htmx.target or "").startswith("claim-cell-"):
+        status_ = selectors.item_status([item.pk])[item.pk]
+        may = can(request.user, "decide", item)
+        cell = _cell_context(request, item, status_, may_decide=may, error=error)
+        return render(request, "workflow/_claim_cell.html", cell, status=status)
     context = _item_context(request, item, error)
     if request.htmx:
         return render(request, "workflow/item.html#panel", context, status=status)
@@ -98,6 +147,10 @@ def item_panel(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
 def _after_item_write(
     request: AuthenticatedHttpRequest, item: Interrupt, message: str
 ) -> HttpResponse:
+    # The team's open inbox pages refresh (the inbox socket): a second operator sees who holds
+    # the item before filling in its form.
+    team_id = item.team_id
+    transaction.on_commit(lambda: InboxEvents.changed([team_id]))
     if request.htmx:
         response = _item_response(request, item)
         response["HX-Trigger"] = "workflow-item-changed"
@@ -146,21 +199,36 @@ def item_break(request: AuthenticatedHttpRequest, item_id: int) -> HttpResponse:
 # --- bulk decisions ---------------------------------------------------------------------------
 
 
+PICK_LIMIT = 100  # items listed one by one, each with its checkbox
+
+
+def _picked_ids(data: QueryDict) -> list[int]:
+    return sorted({int(v) for v in data.getlist("item") if v.isdigit()})
+
+
 def _selection(
     request: AuthenticatedHttpRequest, data: QueryDict
-) -> tuple[InboxFilterForm, Any, dict[str, Any]]:
+) -> tuple[InboxFilterForm, Any, dict[str, Any], list[int] | None]:
+    """The filter's items, narrowed to the ticked ones when the items were picked (ids from the
+    inbox list's checkboxes, or this page's: ``pick`` marks a form whose unticked boxes count,
+    so ticking none picks nothing rather than everything)."""
     deployments = list(deployments_for(request.user, "decide").order_by("name"))
     filter_form = InboxFilterForm(data, deployments=[(d.pk, d.name) for d in deployments])
     f = filter_form.to_filter()
     qs = filter_inbox(services.decidable_for(request.user), f).order_by("asked_at", "id")
+    picked: list[int] | None = None
+    if data.get("pick") or data.getlist("item"):
+        picked = _picked_ids(data)
+        qs = qs.filter(pk__in=picked)
     selection = {
         "deployment_ids": f.deployment_ids,
         "graph": f.graph,
         "action": f.action,
         "kind": f.kind,
         "age": f.age,
+        "item_ids": picked,
     }
-    return filter_form, qs, selection
+    return filter_form, qs, selection, picked
 
 
 FILTER_KEYS = ("deployment", "graph", "action", "kind", "age")
@@ -172,12 +240,16 @@ def bulk_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if not teams_for(request.user, "decide").exists():
         raise PermissionDenied("Bulk decisions need the operator role (or higher) on a team.")
     data = request.POST if request.method == "POST" else request.GET
-    filter_form, qs, selection = _selection(request, data)
+    filter_form, qs, selection, picked = _selection(request, data)
     form = forms.BulkForm(request.POST if request.method == "POST" else None)
     total = qs.count()
     error = ""
     if request.method == "POST" and form.is_valid():
-        if form.cleaned_data["confirm_total"] != total:
+        if picked is not None and not picked:
+            error = "Tick at least one item."
+        elif picked is not None and total != len(picked):
+            error = f"{len(picked) - total} of the ticked items are no longer waiting for you: check the selection and confirm again."
+        elif picked is None and form.cleaned_data["confirm_total"] != total:
             error = f"The selection changed since you looked ({total} items now): check it and confirm again."
         else:
             try:
@@ -193,13 +265,25 @@ def bulk_new(request: AuthenticatedHttpRequest) -> HttpResponse:
                 error = str(refused)
             else:
                 return hx_redirect(request, reverse("workflow:bulk_job", kwargs={"job_id": job.pk}))
+    # Without a pick, what the filter matches; the rows listed with a checkbox each when few
+    # enough to be read one by one.
+    candidates = filter_inbox(
+        services.decidable_for(request.user), filter_form.to_filter()
+    ).order_by("asked_at", "id")
+    listed = list(candidates.select_related("deployment")[: PICK_LIMIT + 1])
+    pickable = len(listed) <= PICK_LIMIT
+    ticked = set(picked) if picked is not None else {row.pk for row in listed}
     context = {
         "filter_form": filter_form,
         "form": form,
         "total": total,
-        "preview": list(qs.select_related("deployment")[:20]),
+        "preview": listed[:PICK_LIMIT] if pickable else list(qs.select_related("deployment")[:20]),
+        "pickable": pickable,
+        "ticked": ticked,
+        # Too many to list with checkboxes: the items picked in the inbox list travel hidden.
+        "picked": picked if picked is not None and not pickable else None,
         "error": error,
-        # The selection travels with the confirmation, so the job acts on what was shown.
+        # The filter travels with the confirmation, so the job acts on what was shown.
         "filter_pairs": [(k, v) for k in FILTER_KEYS for v in data.getlist(k)],
     }
     return render(request, "workflow/bulk.html", context, status=400 if error else 200)

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -61,12 +61,6 @@ def _list_query(request: HttpRequest, **changes: str) -> str:
         else:
             query.pop(key, None)
     return query.urlencode()
-
-
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """The console opens on the thread list."""
-    return redirect("threads:list")
 
 
 @require_GET

@@ -130,7 +130,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.get_run_for(request.user, run_id)
     context = {
         **_view_context(run),
+        "graph_name": selectors.graph_names([run])[run.pk],
         "can_operate": can(request.user, "operate", run),
+        "can_decide": can(request.user, "decide", run),
         "cancel_form": CancelRunForm(),
         "ws_path": f"/ws/runs/{run.pk}/",
     }
@@ -166,8 +168,10 @@ def cancel_run(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = list(selectors.runs_for(request.user).select_related("deployment", "started_by")[:100])
+    names = selectors.graph_names(runs)
     context = {
-        "runs": runs,
+        "rows": [(run, names[run.pk]) for run in runs],
+        "can_operate": deployments_for(request.user, "operate").exists(),
         "any_active": any(run.is_active for run in runs),
         "list_url": reverse("runs:list"),
     }

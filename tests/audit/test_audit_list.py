@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.http import HttpResponse
 from django.utils import timezone
 
 from apps.audit.models import AuditEntry
@@ -39,7 +40,7 @@ def entries(alice, bob, charlie, team_a, team_b, prod):
     record(actor=charlie, action="membership.add", target=team_b, team_id=team_b.pk)
 
 
-def _results(response):
+def _results(response: HttpResponse) -> bytes:
     """The entries shown (the action filter's choices name every action)."""
     return response.content.split(b'id="results"')[1]
 

@@ -46,6 +46,8 @@ class GraphDetails:
 
 
 def _served(assistants: list[dict[str, Any]]) -> dict[str, str]:
+    """Value -> label of what may be run: each graph, then each assistant named apart from its
+    graph (a graph's default assistant carries the graph's name, so the graph stands for it)."""
     graphs = sorted({str(a["graph_id"]) for a in assistants})
     served = {graph: graph for graph in graphs}
     for a in sorted(assistants, key=lambda a: str(a.get("name") or "")):

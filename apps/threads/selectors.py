@@ -77,8 +77,9 @@ class ThreadFilter:
 
 
 def filter_threads(
-    qs: QuerySet[ThreadIndex], f: ThreadFilter, *, with_status: bool = True
+    qs: QuerySet[ThreadIndex], f: ThreadFilter, *, with_status: bool = True, counting: bool = False
 ) -> QuerySet[ThreadIndex]:
+    """``f`` applied to ``qs``; ``counting``: shaped for ``status_counts`` rather than a page."""
     if f.deployment_ids:
         qs = qs.filter(deployment_id__in=f.deployment_ids)
     if f.graph:
@@ -106,11 +107,11 @@ def filter_threads(
     if f.updated_before:
         qs = qs.filter(updated_at__lt=f.updated_before)
     if f.text:
-        qs = _text_search(qs, f.text)
+        qs = _text_search(qs, f.text, counting=counting)
     return qs
 
 
-def _text_search(qs: QuerySet[ThreadIndex], text: str) -> QuerySet[ThreadIndex]:
+def _text_search(qs: QuerySet[ThreadIndex], text: str, *, counting: bool) -> QuerySet[ThreadIndex]:
     """The thread id or metadata contains ``text`` (a trigram-indexed LIKE on PostgreSQL), or
     its conversation holds its words: full-text search on PostgreSQL, which the GIN index of
     migration 0003 answers (it indexes exactly this expression), and a LIKE elsewhere. Both
@@ -119,9 +120,19 @@ def _text_search(qs: QuerySet[ThreadIndex], text: str) -> QuerySet[ThreadIndex]:
     if connection.vendor != "postgresql":
         return qs.filter(in_ids | Q(messages_text__contains=text.lower()))
     words = SearchQuery(text, config=FTS_CONFIG, search_type="plain")
-    return qs.alias(conversation=SearchVector("messages_text", config=FTS_CONFIG)).filter(
-        in_ids | Q(conversation=words)
-    )
+    said = ThreadIndex.objects.alias(
+        conversation=SearchVector("messages_text", config=FTS_CONFIG)
+    ).filter(conversation=words)
+    if counting:
+        # Counts combine both indexes (a BitmapOr) and read only the matches.
+        return qs.alias(conversation=SearchVector("messages_text", config=FTS_CONFIG)).filter(
+            in_ids | Q(conversation=words)
+        )
+    # A page is read in its sort order: each side as a subquery its own index answers at once,
+    # so the walk down the sort index probes two small hashed sets per row. A plain OR there
+    # builds a tsvector for every row walked past (78 ms against 16 ms, 1% of 100,000 matching).
+    named = ThreadIndex.objects.filter(in_ids)
+    return qs.filter(Q(pk__in=named.values("pk")) | Q(pk__in=said.values("pk")))
 
 
 # --- keyset pages ---------------------------------------------------------------------------

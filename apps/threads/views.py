@@ -87,7 +87,7 @@ def thread_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_valid():
         f = form.to_filter()
         scope = ThreadIndex.objects.filter(deployment_id__in=f.deployment_ids or ids)
-        counted = selectors.filter_threads(scope, f, with_status=False)
+        counted = selectors.filter_threads(scope, f, with_status=False, counting=True)
         counts = selectors.status_counts(counted)
         page = selectors.keyset_page(
             selectors.filter_threads(scope, f),

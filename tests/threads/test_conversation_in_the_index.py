@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
@@ -63,10 +64,13 @@ def test_a_search_for_a_word_in_a_message_finds_the_thread(
     assert other.thread_id not in body
 
 
+@pytest.mark.parametrize("counting", [False, True], ids=["page", "counts"])
 def test_on_postgresql_the_message_search_is_answered_by_the_full_text_index(
-    deployment_a: Deployment,
+    deployment_a: Deployment, counting: bool
 ) -> None:
-    query = filter_threads(ThreadIndex.objects.all(), ThreadFilter(text="refund"))
+    query = filter_threads(
+        ThreadIndex.objects.all(), ThreadFilter(text="refund"), counting=counting
+    )
     sql, params = query.query.sql_with_params()
     if connection.vendor != "postgresql":
         assert "messages_text" in sql

@@ -42,6 +42,7 @@ class Home:
     live_runs: list[Run] = field(default_factory=list)
     trouble: list[Trouble] = field(default_factory=list)
     can_add_deployment: bool = False
+    can_start_runs: bool = False
     admins: list[str] = field(default_factory=list)
 
 
@@ -112,4 +113,5 @@ def home_for(user: User) -> Home:
         .order_by("-created_at", "-id")[:SHOWN]
     )
     home.trouble = _trouble(deployments)
+    home.can_start_runs = teams_for(user, "operate").exists()
     return home

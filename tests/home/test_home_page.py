@@ -162,3 +162,10 @@ def test_the_navigation_links_workflow_metrics_and_audit_and_the_admin_for_super
     alice.save()
     nav = _logged_in(alice).get("/").content.decode().split('class="mainnav"')[1]
     assert 'href="/admin/"' in nav.split("</nav>")[0]
+
+
+def test_a_viewer_is_not_offered_to_start_a_run(bob: User, deployment_a: Deployment) -> None:
+    page = _logged_in(bob).get("/").content.decode()
+
+    assert "No run is live." in page
+    assert 'href="/runs/new/"' not in page

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.threads.views import home
+from apps.home.views import home
 
 urlpatterns = [
     path("admin/", admin.site.urls),

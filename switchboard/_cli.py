@@ -28,6 +28,9 @@ from switchboard._sync import SyncClient
 from switchboard.errors import InputError, SwitchboardError
 from switchboard.types import StreamPart
 
+# What ``show`` and ``resume`` print of a conversation, each message whole.
+LAST_MESSAGES = 6
+
 
 def _json_arg(text: str) -> Any:
     try:
@@ -148,8 +151,7 @@ class _Console:
             self.out.print(f"[red]error:[/] {escape(json.dumps(thread['error']))}")
         if is_paused_at_breakpoint(thread):
             self.out.print("[yellow]paused at a breakpoint[/]: continue with a run, input null")
-        values = json.dumps(thread.get("values"), indent=2, default=str)
-        self.out.print(Panel(escape(_clip(values, 2000)), title="values"))
+        self._values(thread.get("values"), "values")
         self._interrupts(self.client.get_interrupts(args.thread))
         table = Table("step", "source", "next", title="latest checkpoints")
         table.add_column("checkpoint", no_wrap=True, min_width=36)
@@ -163,6 +165,22 @@ class _Console:
                 checkpoint["checkpoint_id"] or "" if checkpoint else "",
             )
         self.out.print(table)
+
+    def _values(self, values: Any, title: str) -> None:
+        """The state, with its conversation's last messages printed whole (the agent's final
+        reply is what an operator wants to read) and the rest of the state clipped."""
+        messages = values.get("messages") if isinstance(values, dict) else None
+        if isinstance(messages, list) and messages:
+            rest = {key: value for key, value in values.items() if key != "messages"}
+            text = json.dumps(rest, indent=2, default=str)
+            self.out.print(Panel(escape(_clip(text, 2000)), title=f"{title} (without messages)"))
+            shown = messages[-LAST_MESSAGES:]
+            lines = [_message_line(message) for message in shown]
+            heading = f"last {len(shown)} of {len(messages)} messages"
+            self.out.print(Panel("\n".join(lines), title=heading))
+            return
+        text = json.dumps(values, indent=2, default=str)
+        self.out.print(Panel(escape(_clip(text, 2000)), title=title))
 
     def stream(self, args: argparse.Namespace) -> None:
         thread = args.thread or self.client.create_thread()["thread_id"]
@@ -226,14 +244,32 @@ class _Console:
             )
         else:
             result = self.client.resume(args.thread, answer, assistant_id=args.assistant)
-        values = json.dumps(result, indent=2, default=str)
-        self.out.print(Panel(escape(_clip(values, 2000)), title="after resume"))
+        self._values(result, "after resume")
         self.out.print(f"thread is now {_status(self.client.get_thread_status(args.thread))}")
 
 
 def _status(status: str) -> str:
     colour = {"idle": "green", "busy": "blue", "interrupted": "yellow", "error": "red"}
     return f"[{colour.get(status, 'white')}]{status}[/]"
+
+
+def _message_line(message: Any) -> str:
+    if not isinstance(message, dict):
+        return escape(str(message))
+    role = str(message.get("type") or message.get("role") or "?")
+    content = message.get("content")
+    if isinstance(content, list):
+        # Content blocks: the text ones, in order (a tool call has none).
+        content = "".join(
+            str(block.get("text", "")) if isinstance(block, dict) else str(block)
+            for block in content
+        )
+    text = str(content or "")
+    calls = message.get("tool_calls") or []
+    if calls and isinstance(calls, list):
+        names = ", ".join(str(c.get("name")) for c in calls if isinstance(c, dict))
+        text = f"{text} [calls {names}]".strip()
+    return f"[bold]{escape(role)}[/]: {escape(text)}"
 
 
 def _clip(text: str, limit: int) -> str:

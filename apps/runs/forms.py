@@ -31,6 +31,13 @@ STREAM_MODE_HELP = {
 # Schema types a form field is built for; anything else is entered in the JSON box.
 _SIMPLE = {"string", "integer", "number", "boolean"}
 SCHEMA_PREFIX = "in__"
+RELOAD_CHOICES = {
+    "hx-get": "/runs/new/",
+    "hx-trigger": "change",
+    "hx-include": "closest form",
+    "hx-target": "#run-choices",
+    "hx-swap": "outerHTML",
+}
 
 
 def _uuid_or_blank(value: str, what: str) -> str:
@@ -55,18 +62,37 @@ def _nodes(value: str) -> list[str] | str | None:
     return nodes
 
 
+def _simple_type(spec: dict[str, Any]) -> str | None:
+    """The form-field type of a property: its ``type``, or for ``float | str`` (``anyOf``) the
+    first simple one, so a number is offered as a number."""
+    kind = spec.get("type")
+    if isinstance(kind, str):
+        return kind if kind in _SIMPLE else None
+    options = spec.get("anyOf")
+    if isinstance(options, list):
+        for option in options:
+            if isinstance(option, dict) and option.get("type") in _SIMPLE:
+                return str(option["type"])
+    return None
+
+
+def required_inputs(schema: dict[str, Any] | None) -> list[str]:
+    required = (schema or {}).get("required")
+    return [str(name) for name in required] if isinstance(required, list) else []
+
+
 def schema_fields(schema: dict[str, Any] | None) -> dict[str, forms.Field]:
     """Form fields for the top-level simple properties of a graph's input JSON schema."""
     fields: dict[str, forms.Field] = {}
     properties = (schema or {}).get("properties")
     if not isinstance(properties, dict):
         return fields
-    required = set((schema or {}).get("required") or [])
+    required = set(required_inputs(schema))
     for name, spec in list(properties.items())[:30]:
         if not isinstance(spec, dict):
             continue
-        kind = spec.get("type")
-        label = str(spec.get("title") or name)[:100]
+        kind = _simple_type(spec)
+        label = str(spec.get("title") or name)[:100] + (" (required)" if name in required else "")
         help_text = str(spec.get("description") or "")[:300]
         options: dict[str, Any] = {"label": label, "help_text": help_text, "required": False}
         field: forms.Field
@@ -88,10 +114,44 @@ def schema_fields(schema: dict[str, Any] | None) -> dict[str, forms.Field]:
     return fields
 
 
+_PLACEHOLDER: dict[str, Any] = {
+    "string": "",
+    "integer": 0,
+    "number": 0,
+    "boolean": False,
+    "array": [],
+    "object": {},
+}
+
+
+def example_input(schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """An input that fills every property of the schema: its default or first example when the
+    graph gives one, a chat turn for ``messages``, else an empty value of the property's type."""
+    properties = (schema or {}).get("properties")
+    if not isinstance(properties, dict) or not properties:
+        return None
+    example: dict[str, Any] = {}
+    for name, spec in properties.items():
+        spec = spec if isinstance(spec, dict) else {}
+        if "default" in spec:
+            example[name] = spec["default"]
+        elif isinstance(spec.get("examples"), list) and spec["examples"]:
+            example[name] = spec["examples"][0]
+        elif isinstance(spec.get("enum"), list) and spec["enum"]:
+            example[name] = spec["enum"][0]
+        elif name == "messages":
+            example[name] = [{"role": "user", "content": "Hello"}]
+        else:
+            kind = spec.get("type") if isinstance(spec.get("type"), str) else _simple_type(spec)
+            example[name] = _PLACEHOLDER.get(str(kind))
+    return example
+
+
 class StartRunForm(forms.Form):
     deployment = forms.ModelChoiceField(queryset=Deployment.objects.none())
-    assistant_id = forms.CharField(
-        label="Graph or assistant", max_length=200, help_text="A graph name or an assistant id."
+    assistant_id = forms.ChoiceField(
+        label="Graph",
+        help_text="The graphs this deployment serves (read from its assistants).",
     )
     thread_id = forms.CharField(
         label="Thread",
@@ -134,6 +194,7 @@ class StartRunForm(forms.Form):
         self,
         *args: Any,
         deployments: QuerySet[Deployment],
+        served: dict[str, str] | None = None,
         input_schema: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
@@ -141,6 +202,15 @@ class StartRunForm(forms.Form):
         deployment_field = self.fields["deployment"]
         assert isinstance(deployment_field, forms.ModelChoiceField)
         deployment_field.queryset = deployments
+        # The graph (or assistant) names the chosen deployment serves: anything else is refused
+        # here, before a run is started.
+        graph_field = self.fields["assistant_id"]
+        assert isinstance(graph_field, forms.ChoiceField)
+        graph_field.choices = [("", "Choose a graph"), *(served or {}).items()]
+        # Choosing reloads the graph list and the input fields (the view's "choices" partial).
+        for name in ("deployment", "assistant_id"):
+            self.fields[name].widget.attrs.update(RELOAD_CHOICES)
+        self.required_inputs = required_inputs(input_schema)
         self.schema_names: list[str] = []
         for name, field in schema_fields(input_schema).items():
             self.fields[name] = field
@@ -185,9 +255,26 @@ class StartRunForm(forms.Form):
                 data["input"] = {**data["input"], **from_schema}
             else:
                 self.add_error("input", "Use either the fields or a non-object JSON input.")
+        missing = self._missing_inputs(data)
+        if missing:
+            self.add_error(
+                None,
+                f"{data.get('assistant_id')} needs {', '.join(missing)} in its input: "
+                "fill in the field or the JSON.",
+            )
         if data.get("checkpoint_id") and not data.get("thread_id"):
             self.add_error("checkpoint_id", "A checkpoint belongs to a thread: give the thread.")
         return data
+
+    def _missing_inputs(self, data: dict[str, Any]) -> list[str]:
+        """Required inputs absent from a run that starts a new thread (a run on a thread may
+        find them in the thread's state already; a continue has no input)."""
+        if data.get("thread_id") or not self.required_inputs:
+            return []
+        given = data.get("input")
+        if given is None or not isinstance(given, dict):
+            return self.required_inputs if given is None else []
+        return [name for name in self.required_inputs if name not in given]
 
     @property
     def kind(self) -> str:

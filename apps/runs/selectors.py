@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Sequence
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from apps.accounts.permissions import Action, AnyUser, teams_for
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent
+from apps.threads.models import ThreadIndex
 
 
 def runs_for(user: AnyUser, action: Action = "view") -> QuerySet[Run]:
@@ -52,3 +54,31 @@ def upstream_runs_of_thread(user: AnyUser, deployment_id: int, thread_id: str) -
         ]
         if run.upstream_run_id
     }
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def graph_names(runs: Sequence[Run]) -> dict[int, str]:
+    """Run pk -> the graph name to show. A run started by graph name shows it; a resume or a
+    decision started by assistant id shows its thread's graph from the index (one query), or the
+    assistant id when the thread is not indexed yet."""
+    by_id = {run.pk: run.assistant_id for run in runs}
+    unnamed = [run for run in runs if _is_uuid(run.assistant_id)]
+    if unnamed:
+        rows = ThreadIndex.objects.filter(
+            deployment_id__in={run.deployment_id for run in unnamed},
+            thread_id__in={run.thread_id for run in unnamed},
+        ).exclude(graph_id="")
+        graphs = {
+            (r.deployment_id, r.thread_id): r.graph_id
+            for r in rows.only("deployment_id", "thread_id", "graph_id")
+        }
+        for run in unnamed:
+            by_id[run.pk] = graphs.get((run.deployment_id, run.thread_id), run.assistant_id)
+    return by_id

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
@@ -19,7 +21,7 @@ from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for
 from apps.runs import selectors, services
 from apps.runs.events import fold
-from apps.runs.forms import MULTITASK_HELP, CancelRunForm, StartRunForm
+from apps.runs.forms import MULTITASK_HELP, CancelRunForm, StartRunForm, example_input
 from apps.runs.models import Run
 
 log = logging.getLogger(__name__)
@@ -32,30 +34,58 @@ def _int_or_none(value: str | None) -> int | None:
         return None
 
 
-def _graph_details(
-    deployment: Deployment | None, assistant: str
-) -> tuple[list[str], dict[str, Any] | None, str]:
-    """(graph names to offer, the assistant's input schema, a problem to show) from the
-    deployment; a deployment that is down only costs the conveniences. Both reads run in
-    parallel under one overall deadline (``DEPLOYMENT_TIMEOUT``), whatever the SDK's retries."""
+@dataclass(frozen=True)
+class GraphDetails:
+    """What the start form offers for one deployment: the graphs (and named assistants) it
+    serves, the chosen one's input schema and example, or the problem reading them."""
+
+    served: dict[str, str] = field(default_factory=dict)
+    schema: dict[str, Any] | None = None
+    example: str = ""
+    problem: str = ""
+
+
+def _served(assistants: list[dict[str, Any]]) -> dict[str, str]:
+    """Value -> label of what may be run: each graph, then each assistant named apart from its
+    graph (a graph's default assistant carries the graph's name, so the graph stands for it)."""
+    graphs = sorted({str(a["graph_id"]) for a in assistants})
+    served = {graph: graph for graph in graphs}
+    for a in sorted(assistants, key=lambda a: str(a.get("name") or "")):
+        if a.get("name") and a["name"] != a["graph_id"]:
+            served[str(a["assistant_id"])] = f"{a['name']} (assistant of {a['graph_id']})"
+    return served
+
+
+def _graph_details(deployment: Deployment | None, assistant: str) -> GraphDetails:
+    """Read from the deployment which graphs it serves and the chosen graph's input schema; a
+    deployment that is down leaves nothing to choose, so nothing can be started on it. Both
+    reads run in parallel under one overall deadline (``DEPLOYMENT_TIMEOUT``)."""
     if deployment is None:
-        return [], None, ""
+        return GraphDetails()
     client = read_client_for(deployment)
     calls: dict[str, Callable[[], Any]] = {"assistants": lambda: client.list_assistants(limit=100)}
     if assistant:
         calls["schemas"] = lambda: client.get_schemas(assistant)
     got = fetch(calls)
-    problem = next((outcome.problem for outcome in got.values() if outcome.problem), None)
-    if problem is not None:
-        return [], None, f"Could not read the graphs of {deployment.name}: {problem}"
-    graphs = sorted({a["graph_id"] for a in got["assistants"].value})
-    schema = None
-    if "schemas" in got:
-        schemas = got["schemas"].value
-        # The in-memory server publishes no input schema for graphs declaring an input
-        # TypedDict; their state schema still names the fields.
-        schema = schemas.get("input_schema") or schemas.get("state_schema")
-    return graphs, schema if isinstance(schema, dict) else None, ""
+    outcome = got["assistants"]
+    if outcome.problem is not None:
+        return GraphDetails(
+            problem=f"Could not read the graphs of {deployment.name}: {outcome.problem}"
+        )
+    served = _served(outcome.value)
+    if assistant not in served or "schemas" not in got or got["schemas"].problem:
+        return GraphDetails(served=served)
+    schemas = got["schemas"].value
+    # A graph declaring no input type publishes its state as its input.
+    schema = schemas.get("input_schema") or schemas.get("state_schema")
+    if not isinstance(schema, dict):
+        return GraphDetails(served=served)
+    example = example_input(schema)
+    return GraphDetails(
+        served=served,
+        schema=schema,
+        example=json.dumps(example, indent=2) if example is not None else "",
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -65,16 +95,21 @@ def start_run(request: HttpRequest) -> HttpResponse:
     source = request.POST if request.method == "POST" else request.GET
     deployment_id = _int_or_none(source.get("deployment"))
     deployment = get_deployment_for(request.user, deployment_id) if deployment_id else None
+    if deployment is None and request.method == "GET":
+        only = list(operable[:2])
+        deployment = only[0] if len(only) == 1 else None
     if request.method == "POST" and (
         not operable.exists()
         or (deployment is not None and not can(request.user, "operate", deployment))
     ):
         raise PermissionDenied("Starting runs needs the operator role (or higher) on this team.")
     assistant = (source.get("assistant_id") or source.get("assistant") or "").strip()
-    graphs, schema, problem = _graph_details(deployment, assistant)
+    details = _graph_details(deployment, assistant)
 
     if request.method == "POST":
-        form = StartRunForm(request.POST, deployments=operable, input_schema=schema)
+        form = StartRunForm(
+            request.POST, deployments=operable, served=details.served, input_schema=details.schema
+        )
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -103,19 +138,23 @@ def start_run(request: HttpRequest) -> HttpResponse:
                 "deployment": deployment,
                 "thread_id": request.GET.get("thread", ""),
                 "checkpoint_id": request.GET.get("checkpoint", ""),
-                "assistant_id": assistant,
+                "assistant_id": assistant if assistant in details.served else "",
+                "input": request.GET.get("input", ""),
             },
             deployments=operable,
-            input_schema=schema,
+            served=details.served,
+            input_schema=details.schema,
         )
         status = 200
     context = {
         "form": form,
-        "graphs": graphs,
-        "problem": problem,
+        "details": details,
         "can_operate": operable.exists(),
         "multitask_help": MULTITASK_HELP,
     }
+    # Choosing a deployment or a graph reloads just the graph choice and the input fields.
+    if request.method == "GET" and getattr(request, "htmx", False):
+        return render(request, "runs/start_run.html#choices", context)
     return render(request, "runs/start_run.html", context, status=status)
 
 
@@ -130,7 +169,9 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.get_run_for(request.user, run_id)
     context = {
         **_view_context(run),
+        "graph_name": selectors.graph_names([run])[run.pk],
         "can_operate": can(request.user, "operate", run),
+        "can_decide": can(request.user, "decide", run),
         "cancel_form": CancelRunForm(),
         "ws_path": f"/ws/runs/{run.pk}/",
     }
@@ -166,8 +207,10 @@ def cancel_run(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 def run_list(request: HttpRequest) -> HttpResponse:
     runs = list(selectors.runs_for(request.user).select_related("deployment", "started_by")[:100])
+    names = selectors.graph_names(runs)
     context = {
-        "runs": runs,
+        "rows": [(run, names[run.pk]) for run in runs],
+        "can_operate": deployments_for(request.user, "operate").exists(),
         "any_active": any(run.is_active for run in runs),
         "list_url": reverse("runs:list"),
     }

@@ -38,6 +38,12 @@ class ThreadIndex(models.Model):
     error_message = models.TextField(blank=True, default="")
     # Lower-cased thread id + metadata, what free-text search looks in.
     search_text = models.TextField(blank=True, default="")
+    # What a person recognises a thread by: the first human message and the last message (with
+    # who wrote it), cut short; and the conversation's text, lower-cased and bounded, which
+    # search looks in too (full-text on PostgreSQL, migration 0003; LIKE elsewhere).
+    first_message = models.CharField(max_length=200, blank=True, default="")
+    last_message = models.CharField(max_length=200, blank=True, default="")
+    messages_text = models.TextField(blank=True, default="")
     indexed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -510,6 +510,8 @@ class ListRow:
     updated: str
     updated_iso: str
     live: bool
+    first_message: str = ""
+    last_message: str = ""
 
 
 def _meta_cell(value: Any) -> str:
@@ -550,6 +552,8 @@ def list_rows(
                 updated=updated.strftime("%Y-%m-%d %H:%M:%S"),
                 updated_iso=updated.isoformat(),
                 live=(row.deployment_id, row.thread_id) in live,
+                first_message=row.first_message,
+                last_message=row.last_message,
             )
         )
     return out

@@ -36,7 +36,16 @@ from switchboard import SyncClient
 log = logging.getLogger(__name__)
 
 # Fields the sync asks for: never `values`, which may be megabytes per thread.
-SYNC_SELECT = ["thread_id", "created_at", "updated_at", "status", "metadata", "interrupts"]
+# ``values`` for the conversation the list shows and search finds (first/last message).
+SYNC_SELECT = [
+    "thread_id",
+    "created_at",
+    "updated_at",
+    "status",
+    "metadata",
+    "interrupts",
+    "values",
+]
 SYNC_PAGE_SIZE: int = getattr(settings, "THREADS_SYNC_PAGE_SIZE", 100)
 SYNC_MAX_PAGES: int = getattr(settings, "THREADS_SYNC_MAX_PAGES", 20)
 SYNC_LEASE = timedelta(minutes=5)
@@ -46,6 +55,8 @@ SYNC_DEADLINE = 120.0
 # the rest up, and re-reading a few rows is free (upserts are idempotent).
 RESUME_OVERLAP = 5
 SEARCH_TEXT_LIMIT = 4000
+MESSAGE_SHOWN = 200  # the model's max_length of first_message / last_message
+MESSAGES_TEXT_LIMIT = 20_000
 _STATUSES = frozenset(ThreadStatus.values)
 
 
@@ -72,6 +83,41 @@ def search_text(thread_id: str, metadata: Mapping[str, Any]) -> str:
     return text.lower()[:SEARCH_TEXT_LIMIT]
 
 
+def _message_text(message: Any) -> tuple[str, str]:
+    """(who, text) of a message as a state holds it: a LangChain message dict (``type``) or an
+    input dict (``role``), whose content is a string or a list of content blocks."""
+    if not isinstance(message, Mapping):
+        return "", ""
+    who = str(message.get("type") or message.get("role") or "")
+    content = message.get("content")
+    if isinstance(content, list):
+        content = " ".join(
+            str(block.get("text", "")) if isinstance(block, Mapping) else str(block)
+            for block in content
+        )
+    return who, " ".join(str(content or "").split())
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= MESSAGE_SHOWN else text[: MESSAGE_SHOWN - 1] + "…"
+
+
+def message_fields(values: Any) -> dict[str, str]:
+    """first_message, last_message and messages_text from a thread's values."""
+    messages = values.get("messages") if isinstance(values, Mapping) else None
+    if not isinstance(messages, list):
+        return {"first_message": "", "last_message": "", "messages_text": ""}
+    said = [_message_text(m) for m in messages]
+    said = [(who, text) for who, text in said if text]
+    first = next((text for who, text in said if who in ("human", "user")), "")
+    last = f"{said[-1][0]}: {said[-1][1]}" if said else ""
+    return {
+        "first_message": _cut(first),
+        "last_message": _cut(last),
+        "messages_text": " ".join(text for _, text in said).lower()[:MESSAGES_TEXT_LIMIT],
+    }
+
+
 def thread_fields(thread: Mapping[str, Any]) -> dict[str, Any]:
     """Index fields from a thread dict. Keys the dict lacks are left out, so an upsert from a
     partial dict (create/copy responses have no ``interrupts``/``error``) keeps what is stored."""
@@ -90,6 +136,8 @@ def thread_fields(thread: Mapping[str, Any]) -> dict[str, Any]:
         "updated_at": _when(thread.get("updated_at"), now),
         "search_text": search_text(thread_id, metadata),
     }
+    if "values" in thread:
+        fields.update(message_fields(thread.get("values")))
     if "interrupts" in thread:
         fields["interrupt_count"] = _interrupt_count(thread.get("interrupts"))
     if "error" in thread:
@@ -182,7 +230,18 @@ def upsert_page(deployment: Deployment, threads: Sequence[Mapping[str, Any]]) ->
         stored = existing.get(fields["thread_id"])
         if stored is not None and stored > fields["updated_at"]:
             continue
-        extra = tuple(k for k in ("interrupt_count", "error_type", "error_message") if k in fields)
+        extra = tuple(
+            k
+            for k in (
+                "interrupt_count",
+                "error_type",
+                "error_message",
+                "first_message",
+                "last_message",
+                "messages_text",
+            )
+            if k in fields
+        )
         groups.setdefault(extra, []).append(
             ThreadIndex(deployment=deployment, indexed_at=now, **fields)
         )

@@ -17,7 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -64,12 +64,6 @@ def _list_query(request: HttpRequest, **changes: str) -> str:
 
 
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    """The console opens on the thread list."""
-    return redirect("threads:list")
-
-
-@require_GET
 @login_required
 def thread_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     deployments = list(deployments_for(request.user).select_related("team"))
@@ -93,7 +87,7 @@ def thread_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     if form.is_valid():
         f = form.to_filter()
         scope = ThreadIndex.objects.filter(deployment_id__in=f.deployment_ids or ids)
-        counted = selectors.filter_threads(scope, f, with_status=False)
+        counted = selectors.filter_threads(scope, f, with_status=False, counting=True)
         counts = selectors.status_counts(counted)
         page = selectors.keyset_page(
             selectors.filter_threads(scope, f),

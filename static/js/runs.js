@@ -73,6 +73,8 @@
             document.getElementById("errors-panel").hidden = false;
             document.getElementById("end-text").textContent = op.text;
           }
+          const decide = document.getElementById("decide");
+          if (decide) decide.hidden = op.status !== "interrupted";
           const cancel = document.getElementById("cancel-form");
           if (cancel) cancel.hidden = true;
           ended = true;

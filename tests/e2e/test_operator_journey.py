@@ -58,7 +58,9 @@ def _wait_for_status(page: Any, label: str) -> None:
 
 
 def _start_support_agent(page: Any, *, with_input: bool) -> None:
-    page.fill("#id_assistant_id", "support_agent")
+    # The graph is a choice among the deployment's graphs; choosing it swaps in its fields.
+    page.select_option("#id_assistant_id", "support_agent")
+    page.wait_for_selector("#example-input")
     if with_input:
         page.fill("#id_input", json.dumps(INPUT))
     for mode in ("messages-tuple", "values", "updates"):

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import html
 import json
+import re
 from typing import Any
 
 import pytest
@@ -114,3 +116,100 @@ def test_read_only_deployments_refuse_runs(client, oscar, deployment_a):
     client.force_login(oscar)
     assert post(client, deployment_a).status_code in (400, 403)
     assert not Run.objects.exists()
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+DEMO_GRAPHS = ["chatty", "flaky", "parallel_review", "refund_approval", "support_agent"]
+
+
+def _options(body: str) -> list[str]:
+    select = body.split('name="assistant_id"')[1].split("</select>")[0]
+    return [v for v in re.findall(r'<option value="([^"]*)"', select) if v]
+
+
+def test_choosing_a_deployment_offers_only_the_graphs_it_serves(
+    client, oscar, deployment_a, down_deployment
+):
+    client.force_login(oscar)
+
+    served = client.get(f"/runs/new/?deployment={deployment_a.pk}", **HTMX)
+    assert served.status_code == 200
+    assert "<html" not in served.content.decode()  # the partial, swapped in by htmx
+    assert _options(served.content.decode()) == DEMO_GRAPHS
+
+    down = client.get(f"/runs/new/?deployment={down_deployment.pk}", **HTMX).content.decode()
+    assert _options(down) == []
+    assert "Could not read the graphs of" in down
+
+
+def test_choosing_refund_approval_builds_its_fields_with_the_required_amount_and_an_example(
+    client, oscar, deployment_a
+):
+    client.force_login(oscar)
+
+    body = client.get(
+        f"/runs/new/?deployment={deployment_a.pk}&assistant_id=refund_approval", **HTMX
+    ).content.decode()
+
+    assert re.search(r'<input type="number" name="in__amount"[^>]*data-required="true"', body)
+    assert 'name="in__customer"' in body
+    assert "Amount (required)" in body
+    example = html.unescape(body.split('id="example-input">')[1].split("</pre>")[0])
+    assert set(json.loads(example)) >= {"customer", "amount"}
+
+
+def test_the_form_reloads_its_choices_with_htmx_and_no_inline_script(client, oscar, deployment_a):
+    client.force_login(oscar)
+
+    body = client.get("/runs/new/").content.decode()
+
+    for field in ("deployment", "assistant_id"):
+        tag = body.split(f'name="{field}"')[0].rsplit("<select", 1)[1]
+        tag += body.split(f'name="{field}"')[1].split(">")[0]
+        assert 'hx-get="/runs/new/"' in tag
+        assert 'hx-target="#run-choices"' in tag
+    assert "<script>" not in body
+    assert " onclick=" not in body
+
+
+def test_an_unknown_graph_is_refused_with_nothing_started(client, oscar, deployment_a):
+    client.force_login(oscar)
+
+    response = post(client, deployment_a, assistant_id="no_such_graph")
+
+    assert response.status_code == 400
+    assert "Select a valid choice" in response.content.decode()
+    assert not Run.objects.exists()
+    assert not AuditEntry.objects.filter(action="run.start").exists()
+
+
+def test_a_new_refund_without_its_amount_is_refused_with_nothing_started(
+    client, oscar, deployment_a
+):
+    client.force_login(oscar)
+
+    response = post(
+        client, deployment_a, assistant_id="refund_approval", input="", in__customer="ACME"
+    )
+
+    assert response.status_code == 400
+    assert "needs amount in its input" in response.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_a_refund_with_its_fields_filled_in_starts(client, oscar, deployment_a):
+    client.force_login(oscar)
+
+    response = post(
+        client,
+        deployment_a,
+        assistant_id="refund_approval",
+        input="",
+        in__customer="ACME",
+        in__amount="42.5",
+    )
+
+    assert response.status_code == 302, response.content.decode()
+    run = Run.objects.get()
+    assert run.assistant_id == "refund_approval"
+    assert run.input == {"customer": "ACME", "amount": 42.5}

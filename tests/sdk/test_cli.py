@@ -94,3 +94,22 @@ def test_python_dash_m_switchboard_runs(langgraph_url: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "up" in result.stdout
+
+
+def test_show_and_resume_print_the_agents_final_reply_whole(
+    langgraph_url: str, sync_client: SyncClient
+) -> None:
+    thread = sync_client.create_thread()
+    ask = "Order A-1001 arrived broken. Please refund $42.50 and email jane@example.com."
+    sync_client.wait_run(
+        thread, {"messages": [{"role": "user", "content": ask}]}, assistant_id="support_agent"
+    )
+    decisions = ["--decision", "approve", "--decision", "approve"]
+    code, resumed = run("--url", langgraph_url, "resume", thread["thread_id"], *decisions)
+    assert code == 0, resumed
+    assert "Anything else I can help with?" in resumed
+    code, shown = run("--url", langgraph_url, "show", thread["thread_id"])
+    assert code == 0
+    assert "Here is what happened." in shown
+    assert "Anything else I can help with?" in shown
+    assert f"human: {ask}" in shown

@@ -239,7 +239,11 @@ def test_it_shows_both_branches_of_a_forked_thread(
 def test_it_offers_run_and_fork_links_to_operators_only(
     client: Client, oscar: User, bob: User, deployment_a: Deployment, demo_threads: DemoThreads
 ) -> None:
-    run_link = f'href="/runs/new/?deployment={deployment_a.pk}&amp;thread={demo_threads.refund}"'
+    # The thread's graph comes chosen in the form.
+    run_link = (
+        f'href="/runs/new/?deployment={deployment_a.pk}&amp;thread={demo_threads.refund}'
+        '&amp;assistant=refund_approval"'
+    )
     client.force_login(oscar)
     body = _body(client, _url(deployment_a, demo_threads.refund))
     assert run_link in body
@@ -248,6 +252,7 @@ def test_it_offers_run_and_fork_links_to_operators_only(
     body = _body(client, _url(deployment_a, demo_threads.refund))
     assert run_link not in body
     assert "Fork from here" not in body
+    assert 'disabled aria-describedby="run-why"' in body
 
 
 def test_it_lists_the_runs_of_the_thread(

@@ -1,7 +1,7 @@
 """The operator's day, in Chromium at 1280 px and at 390 px (a phone).
 
 alice logs in, opens the inbox, opens a refund waiting for her and accepts it, and watches the
-run finish; she starts a run from the form on each demo graph and sees it succeed or stop at its
+run finish; the metrics count her decision; she starts a run from the form on each demo graph and sees it succeed or stop at its
 interrupt; she opens its thread and its run page. At every step the page must be no wider than
 the screen (``document.documentElement.scrollWidth <= innerWidth``) and have no serious or
 critical axe-core violation; every step leaves a screenshot under
@@ -117,6 +117,13 @@ def accept_refund(j: Journey) -> None:
     j.check("the accepted refund's run, finished")
 
 
+def open_metrics(j: Journey) -> None:
+    """The inbox metrics, with the decision just made in its charts."""
+    j.page.goto("/workflow/metrics/")
+    j.page.locator("#m-decisions b", has_text="1").wait_for()
+    j.check("inbox metrics")
+
+
 def start_run(j: Journey, graph: str) -> None:
     """Start ``graph`` from the form on a new thread, and see it end as the demo graph does."""
     payload, ending = DEMO_RUNS[graph]
@@ -152,6 +159,7 @@ def test_an_operators_day_fits_the_screen_and_passes_axe(
     open_inbox(journey)
     open_item(journey, refund)
     accept_refund(journey)
+    open_metrics(journey)
     for graph in DEMO_RUNS:
         start_run(journey, graph)
     open_thread_of_run(journey)

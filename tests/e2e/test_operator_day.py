@@ -1,8 +1,13 @@
 """The operator's day, in Chromium at 1280 px and at 390 px (a phone).
 
-alice logs in, opens the inbox, opens a refund waiting for her and accepts it, and watches the
-run finish; the metrics count her decision; she starts a run from the form on each demo graph and sees it succeed or stop at its
-interrupt; she opens its thread and its run page. At every step the page must be no wider than
+alice logs in and lands on the home page (what needs her now); she opens the inbox, claims a
+refund from the list, opens it and accepts it, and watches the run finish; the metrics count her
+decision; she decides a second refund by keyboard (j / k, then ``a``); she ticks three of five
+waiting refunds and bulk-decides them, and exactly those three resume on the graph server; she
+starts a run from the form on each demo graph, choosing the deployment and the graph from the
+selects (no URL parameters), and sees it succeed or stop at its interrupt; she decides the
+interrupted refund from its run page's Decide button; she opens a run's thread and its run page.
+At every step the page must be no wider than
 the screen (``document.documentElement.scrollWidth <= innerWidth``) and have no serious or
 critical axe-core violation; every step leaves a screenshot under
 ``test-output/screenshots/<test>/``.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +30,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from apps.deployments.models import Deployment
+from apps.workflow.models import BulkItem, BulkJob
+from switchboard import SyncClient
 from tests.fixtures.browser import DESKTOP, PHONE, Shots, layout_problems
 from tests.fixtures.inbox import REFUND, SUPPORT, Paused
 
@@ -81,7 +89,8 @@ def journey(
 # -- the steps -------------------------------------------------------------------------------
 
 
-def log_in(j: Journey) -> None:
+def log_in(j: Journey, waiting: Paused) -> None:
+    """The login form leads to the home page, which lists what waits for a person."""
     j.page.goto("/")
     j.page.wait_for_url(re.compile(r"/accounts/login/"))
     j.check("login form")
@@ -89,13 +98,25 @@ def log_in(j: Journey) -> None:
     j.page.fill("#id_password", "password")
     j.page.click("form[action='/accounts/login/'] button[type=submit]")
     j.page.wait_for_selector(".usermenu .who")
-    j.check("first page")
+    assert re.search(r"://[^/]+/$", j.page.url), j.page.url
+    assert j.page.inner_text("main h1").strip() == "What needs you now"
+    assert j.page.locator(f"#unclaimed a[href^='{waiting.url}']").count() >= 1
+    j.check("home page")
 
 
 def open_inbox(j: Journey) -> None:
     j.page.click("nav.mainnav a[href='/inbox/']")
     j.page.wait_for_url(re.compile(r"/inbox/$"))
     j.check("inbox")
+
+
+def claim_from_list(j: Journey, item: Paused) -> None:
+    """The Claim button in the item's "Held by" cell claims it in place."""
+    cell = f"#claim-cell-{item.row.pk}"
+    j.page.click(f"{cell} button[type=submit]")
+    j.page.wait_for_selector(f"{cell} >> text=Release")
+    assert "You" in j.page.inner_text(cell)
+    j.check("claimed from the inbox list")
 
 
 def open_item(j: Journey, item: Paused) -> None:
@@ -105,9 +126,14 @@ def open_item(j: Journey, item: Paused) -> None:
     j.check(f"decision page of {item.row.graph_id}")
 
 
-def accept_refund(j: Journey) -> None:
-    """On the refund's decision page: accept as is, and watch the run resume to its end."""
-    j.page.locator(".action-card input[type=radio][value=accept]").check()
+def accept_refund(j: Journey, *, ticked: bool = False) -> None:
+    """On the refund's decision page: accept as is (already ticked when opened by keyboard), and
+    watch the run resume to its end."""
+    accept = j.page.locator(".action-card input[type=radio][value=accept]")
+    if ticked:
+        assert accept.is_checked()
+    else:
+        accept.check()
     j.page.click("#decision-form button[name=step][value=review]")
     j.page.wait_for_url(re.compile(r"/runs/\d+/$|#edit-preview|/inbox/"))
     if j.page.locator("#edit-preview").count():
@@ -124,17 +150,97 @@ def open_metrics(j: Journey) -> None:
     j.check("inbox metrics")
 
 
+def decide_by_keyboard(j: Journey, item: Paused) -> None:
+    """On the inbox list: j / k to the item, ``a`` opens it with accept ticked, then submit."""
+    j.page.goto("/inbox/")
+    j.page.wait_for_selector(f"#interrupt-{item.row.pk}")
+    target = f"interrupt-{item.row.pk}"
+    j.page.keyboard.press("j")
+    j.page.keyboard.press("k")  # back to the first row: k moves up and stops at the top
+    for _ in range(j.page.locator("#inbox-results tr[data-row]").count()):
+        if j.page.evaluate("document.activeElement && document.activeElement.id") == target:
+            break
+        j.page.keyboard.press("j")
+    assert j.page.evaluate("document.activeElement.id") == target
+    j.check("inbox, an item focused by keyboard")
+    j.page.keyboard.press("a")
+    j.page.wait_for_url(re.compile(re.escape(item.url) + r"\?choose=accept"))
+    j.page.wait_for_function(
+        "document.querySelector('.action-card input[type=radio][value=accept]')?.checked"
+    )
+    j.check("decision page opened with accept chosen")
+    accept_refund(j, ticked=True)
+
+
+def _waiting(graph_client: SyncClient, thread_id: str) -> bool:
+    thread = graph_client.get_thread(thread_id)
+    return thread["status"] == "interrupted" and any((thread.get("interrupts") or {}).values())
+
+
+def bulk_decide_three_of_five(j: Journey, five: list[Paused], graph_client: SyncClient) -> None:
+    """Tick three of five refunds in the inbox list, bulk-approve them, and only those resume."""
+    ticked = [five[0], five[2], five[4]]
+    j.page.goto("/inbox/")
+    for item in five:
+        j.page.wait_for_selector(f"#interrupt-{item.row.pk}")
+    for item in ticked:
+        j.page.check(f"#interrupt-{item.row.pk} input[type=checkbox][name=item]")
+    j.check("inbox, three of five ticked")
+    j.page.click("#inbox-selection button[data-selection-submit]")
+    j.page.wait_for_url(re.compile(r"/workflow/bulk/\?"))
+    for item in five:  # all five listed, only the three ticked in the inbox still ticked
+        box = j.page.locator(f"#bulk-item-{item.row.pk} input[type=checkbox][name=item]")
+        assert box.is_checked() == (item in ticked), item.row.pk
+    j.check("bulk page, three picked")
+    j.page.check("#bulk-decide input[type=radio][name=decision][value=approve]")
+    j.page.click("#bulk-decide button[type=submit]")
+    j.page.wait_for_url(re.compile(r"/workflow/bulk/\d+/$"))
+    job = BulkJob.objects.get()
+    deadline = time.monotonic() + RUN_TIMEOUT_MS / 1000
+    while BulkJob.objects.get(pk=job.pk).status != BulkJob.Status.DONE:
+        assert time.monotonic() < deadline, "the bulk job did not finish"
+        time.sleep(0.3)
+    outcomes = {b.interrupt_id: b.outcome for b in BulkItem.objects.filter(job=job)}
+    assert outcomes == {item.row.pk: BulkItem.Outcome.DONE for item in ticked}
+    while any(_waiting(graph_client, item.thread_id) for item in ticked):
+        assert time.monotonic() < deadline, "the ticked threads were not resumed"
+        time.sleep(0.3)
+    assert _waiting(graph_client, five[1].thread_id)
+    assert _waiting(graph_client, five[3].thread_id)
+    j.page.reload()
+    j.check("bulk job, done")
+
+
+def _choose(j: Journey, select: str, value: str) -> None:
+    """Pick ``value`` in ``select`` and wait for htmx to swap in the choices it leads to."""
+    j.page.evaluate("document.getElementById('run-choices').dataset.stale = 'yes'")
+    j.page.select_option(select, value)
+    j.page.wait_for_selector("#run-choices:not([data-stale])")
+
+
 def start_run(j: Journey, graph: str) -> None:
-    """Start ``graph`` from the form on a new thread, and see it end as the demo graph does."""
+    """Start ``graph`` from the form on a new thread, choosing the deployment and the graph from
+    the form's selects, and see it end as the demo graph does."""
     payload, ending = DEMO_RUNS[graph]
-    j.page.goto(f"/runs/new/?deployment={j.deployment.pk}&assistant={graph}")
+    j.page.goto("/runs/new/")
+    assert j.page.url.endswith("/runs/new/")
+    _choose(j, "#id_deployment", str(j.deployment.pk))
+    j.page.wait_for_selector(f"#id_assistant_id option[value={graph}]", state="attached")
+    _choose(j, "#id_assistant_id", graph)
     j.check(f"start-run form for {graph}")
-    j.page.fill("#id_assistant_id", graph)
     j.page.fill("#id_input", json.dumps(payload))
     j.page.click("#start-run-form button[type=submit]")
     j.page.wait_for_url(re.compile(r"/runs/\d+/$"))
     assert j.wait_for_run_status("Succeeded", "Interrupted", "Failed") == ending
     j.check(f"run of {graph}, {ending.lower()}")
+
+
+def decide_from_run_page(j: Journey) -> None:
+    """An interrupted run's page offers Decide, which leads to its item: accept it there."""
+    j.page.locator("#decide a.button", has_text="Decide").click()
+    j.page.wait_for_url(re.compile(r"/inbox/\d+/[^/]+/"))
+    j.check("decision page from the run's Decide button")
+    accept_refund(j)
 
 
 def open_thread_of_run(j: Journey) -> None:
@@ -152,14 +258,23 @@ def open_thread_of_run(j: Journey) -> None:
 
 
 def test_an_operators_day_fits_the_screen_and_passes_axe(
-    journey: Journey, paused: Callable[..., Paused]
+    journey: Journey,
+    paused: Callable[..., Paused],
+    graph_client: SyncClient,
+    default_worker: Any,
 ):
     refund = paused("refund_approval", REFUND)
-    log_in(journey)
+    log_in(journey, refund)
     open_inbox(journey)
+    claim_from_list(journey, refund)
     open_item(journey, refund)
     accept_refund(journey)
     open_metrics(journey)
+    decide_by_keyboard(journey, paused("refund_approval", {**REFUND, "customer": "Globex"}))
+    five = [paused("refund_approval", {**REFUND, "customer": f"Shop {n}"}) for n in range(5)]
+    bulk_decide_three_of_five(journey, five, graph_client)
     for graph in DEMO_RUNS:
         start_run(journey, graph)
+        if graph == "refund_approval":
+            decide_from_run_page(journey)
     open_thread_of_run(journey)

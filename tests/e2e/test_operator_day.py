@@ -177,18 +177,28 @@ def _waiting(graph_client: SyncClient, thread_id: str) -> bool:
     return thread["status"] == "interrupted" and any((thread.get("interrupts") or {}).values())
 
 
-def bulk_decide_three_of_five(j: Journey, five: list[Paused], graph_client: SyncClient) -> None:
-    """Tick three of five refunds in the inbox list, bulk-approve them, and only those resume."""
+def bulk_decide_three_of_five(
+    j: Journey, five: list[Paused], graph_client: SyncClient, arrives: Callable[[], Paused]
+) -> None:
+    """Tick three of five refunds in the inbox list (a new item arriving live meanwhile keeps the
+    ticks), bulk-approve them, and only those three resume on the graph server."""
     ticked = [five[0], five[2], five[4]]
     j.page.goto("/inbox/")
     for item in five:
         j.page.wait_for_selector(f"#interrupt-{item.row.pk}")
+    # The socket is open once the badge shows the count it sends on connect.
+    j.page.wait_for_function("document.getElementById('inbox-count').textContent.trim() === '5'")
     for item in ticked:
         j.page.check(f"#interrupt-{item.row.pk} input[type=checkbox][name=item]")
+    late = arrives()
+    j.page.wait_for_selector(f"#interrupt-{late.row.pk}")
+    for item in [*five, late]:
+        box = j.page.locator(f"#interrupt-{item.row.pk} input[type=checkbox][name=item]")
+        assert box.is_checked() == (item in ticked), item.row.pk
     j.check("inbox, three of five ticked")
     j.page.click("#inbox-selection button[data-selection-submit]")
     j.page.wait_for_url(re.compile(r"/workflow/bulk/\?"))
-    for item in five:  # all five listed, only the three ticked in the inbox still ticked
+    for item in [*five, late]:  # all listed, only the three ticked in the inbox still ticked
         box = j.page.locator(f"#bulk-item-{item.row.pk} input[type=checkbox][name=item]")
         assert box.is_checked() == (item in ticked), item.row.pk
     j.check("bulk page, three picked")
@@ -205,8 +215,8 @@ def bulk_decide_three_of_five(j: Journey, five: list[Paused], graph_client: Sync
     while any(_waiting(graph_client, item.thread_id) for item in ticked):
         assert time.monotonic() < deadline, "the ticked threads were not resumed"
         time.sleep(0.3)
-    assert _waiting(graph_client, five[1].thread_id)
-    assert _waiting(graph_client, five[3].thread_id)
+    for item in (five[1], five[3], late):
+        assert _waiting(graph_client, item.thread_id), item.thread_id
     j.page.reload()
     j.check("bulk job, done")
 
@@ -272,7 +282,8 @@ def test_an_operators_day_fits_the_screen_and_passes_axe(
     open_metrics(journey)
     decide_by_keyboard(journey, paused("refund_approval", {**REFUND, "customer": "Globex"}))
     five = [paused("refund_approval", {**REFUND, "customer": f"Shop {n}"}) for n in range(5)]
-    bulk_decide_three_of_five(journey, five, graph_client)
+    late = {**REFUND, "customer": "Late"}
+    bulk_decide_three_of_five(journey, five, graph_client, lambda: paused("refund_approval", late))
     for graph in DEMO_RUNS:
         start_run(journey, graph)
         if graph == "refund_approval":

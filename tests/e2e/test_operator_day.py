@@ -2,19 +2,19 @@
 
 alice logs in and lands on the home page (what needs her now); she opens the inbox, claims a
 refund from the list, opens it and accepts it, and watches the run finish; the metrics count her
-decision; she decides a second refund by keyboard (j / k, then ``a``); she ticks three of five
-waiting refunds and bulk-decides them, and exactly those three resume on the graph server; she
-starts a run from the form on each demo graph, choosing the deployment and the graph from the
-selects (no URL parameters), and sees it succeed or stop at its interrupt; she decides the
-interrupted refund from its run page's Decide button; she opens a run's thread and its run page.
-At every step the page must be no wider than
+decision; she ticks three of five waiting refunds (one more arrives live meanwhile, and her ticks
+stay) and bulk-decides them, and exactly those three resume on the graph server; she decides the
+last waiting refund by keyboard (j / k, then ``a``); she starts a run from the form on each demo
+graph, choosing the deployment and the graph from the selects (no URL parameters), and sees it
+succeed or stop at its interrupt; she decides the interrupted refund from its run page's Decide
+button; she opens a run's thread and its run page. At every step the page must be no wider than
 the screen (``document.documentElement.scrollWidth <= innerWidth``) and have no serious or
 critical axe-core violation; every step leaves a screenshot under
 ``test-output/screenshots/<test>/``.
 
-Each step is one function taking the ``Journey``: a new step (claiming from the inbox, deciding
-by keyboard, a bulk decision of three of five items, the Decide button on the run page) is one
-more function, called from the test where it belongs in the day.
+Each step is one function taking the ``Journey``: a new step is one more function, called from
+the test where it belongs in the day. The paused threads are made on the graph server by the
+``paused`` fixture, not through the UI, to keep the journey short.
 """
 
 from __future__ import annotations
@@ -154,14 +154,20 @@ def decide_by_keyboard(j: Journey, item: Paused) -> None:
     """On the inbox list: j / k to the item, ``a`` opens it with accept ticked, then submit."""
     j.page.goto("/inbox/")
     j.page.wait_for_selector(f"#interrupt-{item.row.pk}")
-    target = f"interrupt-{item.row.pk}"
-    j.page.keyboard.press("j")
-    j.page.keyboard.press("k")  # back to the first row: k moves up and stops at the top
-    for _ in range(j.page.locator("#inbox-results tr[data-row]").count()):
-        if j.page.evaluate("document.activeElement && document.activeElement.id") == target:
-            break
+    rows = j.page.eval_on_selector_all("#inbox-results tr[data-row]", "rs => rs.map(r => r.id)")
+    at = rows.index(f"interrupt-{item.row.pk}")
+    assert at > 0, "the item should not be the first row, so that j and k both move"
+
+    def focused() -> str:
+        return str(j.page.evaluate("document.activeElement && document.activeElement.id"))
+
+    for _ in range(at + 1):
         j.page.keyboard.press("j")
-    assert j.page.evaluate("document.activeElement.id") == target
+    assert focused() == rows[at]
+    j.page.keyboard.press("k")
+    assert focused() == rows[at - 1]
+    j.page.keyboard.press("j")
+    assert focused() == rows[at]
     j.check("inbox, an item focused by keyboard")
     j.page.keyboard.press("a")
     j.page.wait_for_url(re.compile(re.escape(item.url) + r"\?choose=accept"))
@@ -179,9 +185,10 @@ def _waiting(graph_client: SyncClient, thread_id: str) -> bool:
 
 def bulk_decide_three_of_five(
     j: Journey, five: list[Paused], graph_client: SyncClient, arrives: Callable[[], Paused]
-) -> None:
+) -> Paused:
     """Tick three of five refunds in the inbox list (a new item arriving live meanwhile keeps the
-    ticks), bulk-approve them, and only those three resume on the graph server."""
+    ticks), bulk-approve them, and only those three resume on the graph server; returns the item
+    that arrived late (still waiting)."""
     ticked = [five[0], five[2], five[4]]
     j.page.goto("/inbox/")
     for item in five:
@@ -219,6 +226,7 @@ def bulk_decide_three_of_five(
         assert _waiting(graph_client, item.thread_id), item.thread_id
     j.page.reload()
     j.check("bulk job, done")
+    return late
 
 
 def _choose(j: Journey, select: str, value: str) -> None:
@@ -280,10 +288,14 @@ def test_an_operators_day_fits_the_screen_and_passes_axe(
     open_item(journey, refund)
     accept_refund(journey)
     open_metrics(journey)
-    decide_by_keyboard(journey, paused("refund_approval", {**REFUND, "customer": "Globex"}))
     five = [paused("refund_approval", {**REFUND, "customer": f"Shop {n}"}) for n in range(5)]
-    late = {**REFUND, "customer": "Late"}
-    bulk_decide_three_of_five(journey, five, graph_client, lambda: paused("refund_approval", late))
+    late = bulk_decide_three_of_five(
+        journey,
+        five,
+        graph_client,
+        lambda: paused("refund_approval", {**REFUND, "customer": "Late"}),
+    )
+    decide_by_keyboard(journey, late)  # the last of the three still waiting
     for graph in DEMO_RUNS:
         start_run(journey, graph)
         if graph == "refund_approval":

@@ -1,8 +1,9 @@
 """Aegra 0.11 serving our graphs/, for the contract test.
 
-Aegra needs Python 3.12: its virtualenv is made once with that interpreter under
-``var/aegra-<hash of aegra-requirements.txt>`` and reused by later runs (a file lock keeps two
-runs from building it at once). Each run gets its own PostgreSQL database, created before the
+Aegra needs Python 3.12: its virtualenv is made once with that interpreter under the user's
+cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``, as pip keeps its own), in
+``switchboard/aegra-<hash of aegra-requirements.txt>``, and reused by later runs and by other
+checkouts, fresh clones included (a file lock keeps two runs from building it at once). Each run gets its own PostgreSQL database, created before the
 server starts and dropped after it stops.
 """
 
@@ -23,7 +24,7 @@ from urllib.request import urlopen
 import psycopg
 from psycopg import sql
 
-from dashboard.embedded import BASE_DIR, free_port, resolved_config, stop, wait_until
+from dashboard.embedded import free_port, resolved_config, stop, wait_until
 
 REQUIREMENTS = Path(__file__).with_name("aegra-requirements.txt")
 POSTGRES_URL = os.environ.get(
@@ -54,7 +55,8 @@ def python312() -> str:
 def venv() -> Path:
     """The cached virtualenv with Aegra installed, built on first use."""
     digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()[:12]
-    home = BASE_DIR / "var" / f"aegra-{digest}"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    home = cache / "switchboard" / f"aegra-{digest}"
     ready = home / ".installed"
     home.parent.mkdir(parents=True, exist_ok=True)
     with (home.parent / f"aegra-{digest}.lock").open("w") as lock:

@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+# Fixture modules import each other (the gate's recipes use the inbox's paused threads): marked
+# up front, each is imported with pytest's assertion rewriting whichever imports it first.
+pytest.register_assert_rewrite("tests.fixtures")
+
 pytest_plugins = sorted(
     f"tests.fixtures.{path.stem}"
     for path in (Path(__file__).parent / "fixtures").glob("*.py")

@@ -40,7 +40,9 @@ ACTION_NAMES: dict[str, tuple[str, ...]] = {
         "membership.remove",
     ),
     "run": ("run.cancel", "run.start"),
+    "secrets": ("secrets.rotate_keys",),
     "team": ("team.create", "team.delete", "team.update"),
+    "user": ("user.activate", "user.create", "user.deactivate"),
     "workflow": (
         "workflow.approval_rule",
         "workflow.approval_rule_delete",

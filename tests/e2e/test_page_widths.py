@@ -92,10 +92,19 @@ class Console:
 
 
 def _values(
-    alice: User, team: Team, deployment: Deployment, run: Run, items: list[int]
+    alice: User,
+    team: Team,
+    deployment: Deployment,
+    run: Run,
+    items: list[int],
+    client: SyncClient,
 ) -> dict[str, list[Any]]:
+    # A cron that never fires (once a year), named like everything else here.
+    cron = client.crons.create("flaky", "0 0 1 1 *", input={}, metadata={"name": NAME})
     return {
         "deployment_id": [deployment.pk],
+        "cron_id": [cron["cron_id"]],
+        "assistant_id": [client.list_assistants(graph_id="refund_approval")[0]["assistant_id"]],
         "run_id": [run.pk],
         "item_id": items,
         "team_slug": [team.slug],
@@ -176,7 +185,7 @@ def console(
         deployment_a,
         ids,
         [refund.thread_id, support.thread_id, review.thread_id],
-        _values(alice, team_a, deployment_a, run, items),
+        _values(alice, team_a, deployment_a, run, items, client),
         {"threads:branch": branches},
     )
 

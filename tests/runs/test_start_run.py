@@ -11,6 +11,7 @@ from django.test import Client
 from apps.audit.models import AuditEntry
 from apps.deployments.models import Deployment
 from apps.runs.models import Run
+from dashboard.embedded import BASE_DIR
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,8 @@ def test_read_only_deployments_refuse_runs(client, oscar, deployment_a):
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-DEMO_GRAPHS = ["chatty", "flaky", "parallel_review", "refund_approval", "support_agent"]
+# Every graph graphs/langgraph.json serves, as the deployment's assistants list them.
+DEMO_GRAPHS = sorted(json.loads((BASE_DIR / "graphs" / "langgraph.json").read_text())["graphs"])
 
 
 def _options(body: str) -> list[str]:

@@ -4,7 +4,9 @@ The page connects to ``/ws/inbox/`` (htmx ws extension). The consumer joins one 
 the user may view; on an ``inbox.changed`` message for one of them it recounts for its own user
 (the count is the union of the user's teams) and sends ``<span id="inbox-count"
 hx-swap-oob="true">N</span>``, which the ws extension swaps in place. It sends the count once on
-connect too, so a page that was open while the socket was down catches up.
+connect too, after joining the groups, so a page that was open while the socket was down catches
+up; an open inbox list refetches itself on every message (``static/js/inbox-list.js``), so that
+first one also covers what changed between the page's render and the socket joining.
 
 Access: authenticated in ``connect``; re-checked every ``RECHECK_SECONDS`` and before every
 recount: the session must still log the user in as a request would (``apps.runs.socket_access``:

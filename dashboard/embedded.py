@@ -21,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import urlopen
 
+import redis
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 GRAPHS_DIR = BASE_DIR / "graphs"
 
@@ -64,8 +66,6 @@ def port_answers(host: str, port: int, timeout: float = 0.5) -> bool:
 
 
 def redis_answers(url: str) -> bool:
-    import redis
-
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping())
     except redis.RedisError:

@@ -7,6 +7,7 @@ off and every secret must come from the environment. ``.env.example`` lists ever
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from pathlib import Path
@@ -49,8 +50,6 @@ if PRODUCTION and len(SECRET_KEY) < 50:
 
 
 def _fernet_key() -> str:
-    import base64
-
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -189,8 +190,6 @@ SELECT id, lease_owner, last_seq FROM bumped, no_flush_wait
 
 
 def _append_postgresql(wanted: list[Append], now: Any) -> dict[tuple[int, str], int]:
-    import psycopg
-
     items = [
         (request.run_id, request.owner, k, event, None if data is None else json.dumps(data), uid)
         for request in wanted
@@ -432,8 +431,6 @@ class LeaseKeeper:
             return (run_id, owner) in self._lost
 
     def _beat(self) -> None:
-        from django.db import close_old_connections
-
         stop = threading.Event()
         try:
             while not stop.wait(settings.RUNS_HEARTBEAT_SECONDS):

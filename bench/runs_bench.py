@@ -1,16 +1,22 @@
 """Live runs, measured against their floor and their peer in one run on this machine.
 
     python -m bench.runs_bench [--quick] [--sizes 100,200] [--upstream langgraph|replay|both]
-                               [--only B4]
+                               [--only B4|CPU]
 
 Starts everything it measures (a graph server serving graphs/, the replay upstream, Daphne, relay
 workers, beat) on a database and Redis prefix of its own, and writes bench/results/runs.json
 (runs-b4.json with ``--only B4``) plus a table:
 
 - B1 event latency deployment → page (relay → log → channel layer → Daphne → websocket) at 100
-  events/s, against (a) the raw redis-py PUBLISH → SUBSCRIBE hop and (b) the official
-  ``langgraph_sdk`` reading the same run's stream directly. Events are matched by position; the
-  page's extra delay over the direct reader is what the console adds.
+  events/s, against (a) the official ``langgraph_sdk`` reading the same run's stream directly
+  (events are matched by position; the page's extra delay over the direct reader is what the
+  console adds) and (b) the write-then-broadcast floor: a minimal script doing what any console
+  that keeps a replayable log must do per event, one PostgreSQL INSERT with the console's commit
+  settings, one Redis PUBLISH and one websocket frame to a reader (``floor``).
+- CPU per delivered event: N runs from the replay upstream at 20 events/s, one page each, every
+  console process's CPU (relay workers, Daphne, beat, PostgreSQL, Redis) over the events the pages
+  received, against ``langgraph_sdk`` reading the same replayed streams directly in a process of
+  its own (``--sdk-reader``), which is the read a relay has to do anyway.
 - B4 concurrent relays: N runs at 20 events/s each (a model streaming tokens), N rising until
   the goal is missed; lag = how far each event arrives behind the graph's fixed emission schedule
   (chatty paces chunk k at t1 + (k-1)/rate), counted from the run's fastest event, so a run whose
@@ -30,10 +36,12 @@ workers, beat) on a database and Redis prefix of its own, and writes bench/resul
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import contextlib
 import json
 import os
+import resource
 import secrets
 import subprocess
 import sys
@@ -294,7 +302,8 @@ def setup_people(stack: Stack) -> tuple[Any, dict[str, Any], dict[str, str]]:
     client.force_login(user)
     headers = {
         "Cookie": f"sessionid={client.cookies['sessionid'].value}",
-        "Origin": "http://127.0.0.1",
+        # The console checks a socket's Origin exactly, scheme and port included, as a page sends it.
+        "Origin": stack.daphne_url,
     }
     return user, deployments, headers
 
@@ -401,6 +410,7 @@ class CpuShares:
             "replay upstream": [p.pid for p in stack.procs if p.name == "replay"],
             "relay workers": [w.pid for w in stack.workers],
             "daphne": [p.pid for p in stack.procs if p.name == "daphne"],
+            "beat": [stack.beat.pid],
         }
         self.start = self._sample()
         self.started = time.monotonic()
@@ -438,16 +448,13 @@ class CpuShares:
         return {name: {pid: self._cpu(pid) for pid in group} for name, group in pids.items()}
 
     def stop(self) -> dict[str, float]:
-        end, seconds = self._sample(), time.monotonic() - self.started
-        return {
-            name: round(
-                100
-                * sum(cpu - self.start[name].get(pid, 0.0) for pid, cpu in end[name].items())
-                / seconds,
-                1,
-            )
+        """Percent of one core per component; ``self.seconds`` keeps the CPU seconds."""
+        end, elapsed = self._sample(), time.monotonic() - self.started
+        self.seconds = {
+            name: sum(cpu - self.start[name].get(pid, 0.0) for pid, cpu in end[name].items())
             for name in end
         }
+        return {name: round(100 * used / elapsed, 1) for name, used in self.seconds.items()}
 
 
 def redis_hop(samples: int) -> list[float]:
@@ -466,6 +473,69 @@ def redis_hop(samples: int) -> list[float]:
             pass
         hops.append(time.perf_counter() - t)
     return hops
+
+
+def floor(samples: int) -> list[float]:
+    """The least any console that logs before it broadcasts pays per event, timed from the start
+    of the INSERT to the frame read: one transaction inserting one row into a copy of the event
+    table (its indexes included) with ``synchronous_commit`` off, as the relays commit, one Redis
+    PUBLISH, and a minimal asyncio websocket server, subscribed to that channel, sending the
+    message as one frame to a reader."""
+    import psycopg
+    import redis
+    import redis.asyncio
+    from websockets.asyncio.server import ServerConnection, serve
+    from websockets.sync.client import connect
+
+    channel = f"floor-{uuid.uuid4().hex}"
+    subscribed = threading.Event()
+    listening: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def forward(socket: ServerConnection) -> None:
+        subscriber = redis.asyncio.Redis().pubsub()
+        await subscriber.subscribe(channel)
+        subscribed.set()
+        async for message in subscriber.listen():
+            if message["type"] == "message":
+                await socket.send(message["data"].decode())
+
+    async def server() -> None:
+        done = asyncio.Event()
+        async with serve(forward, "127.0.0.1", 0) as running:
+            port = running.sockets[0].getsockname()[1]
+            listening.append((port, asyncio.get_running_loop(), done))
+            await done.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(server(),), daemon=True)
+    thread.start()
+    while not listening:
+        time.sleep(0.01)
+    port, loop, done = listening[0]
+    publisher = redis.Redis()
+    payload = json.dumps({"type": "event", "event": "messages", "data": ["x" * 40, {}]})
+    times = []
+    with (
+        psycopg.connect(os.environ["DATABASE_URL"]) as db,
+        connect(f"ws://127.0.0.1:{port}") as reader,
+    ):
+        db.execute("CREATE TEMP TABLE floor_event (LIKE runs_runevent INCLUDING ALL)")
+        db.commit()
+        subscribed.wait(10)
+        for seq in range(1, samples + 1):
+            t = time.perf_counter()
+            db.execute("SET LOCAL synchronous_commit TO OFF")
+            db.execute(
+                "INSERT INTO floor_event (run_id, seq, event, data, upstream_id, created_at)"
+                " VALUES (1, %s, 'messages', %s::jsonb, '', now())",
+                (seq, payload),
+            )
+            db.commit()
+            publisher.publish(channel, payload)
+            reader.recv()
+            times.append(time.perf_counter() - t)
+    loop.call_soon_threadsafe(done.set)
+    thread.join(5)
+    return times
 
 
 def b1(
@@ -539,6 +609,78 @@ def b4(
         "memory_per_relay_kb": round((peak - idle) / max(count, 1)),
         "cpu_percent": cpu,
     }
+
+
+# The console's processes, as CpuShares names them; the upstream and the bench's own pages are not.
+CONSOLE = ("relay workers", "daphne", "beat", "postgresql", "redis")
+
+
+def cpu_per_event(
+    stack: Stack, user: Any, deployment: Any, headers: dict[str, str], count: int, chunks: int
+) -> dict[str, Any]:
+    """CPU seconds per event delivered to a page, summed over the console's processes, against
+    ``langgraph_sdk`` reading as many runs of the same replayed streams in a process of its own."""
+    shares = CpuShares(stack)
+    runs = [start(user, deployment, chunks, 20) for _ in range(count)]
+    arrivals = follow_pages(stack, [run.pk for run in runs], headers)
+    shares.stop()
+    delivered = sum(len(times) for times in arrivals.values())
+    ours = {name: shares.seconds[name] for name in CONSOLE}
+    peer = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.runs_bench",
+            "--sdk-reader",
+            f"{stack.replay_url},{count},{chunks}",
+        ],
+        cwd=BASE,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    theirs = json.loads(peer.stdout.strip().splitlines()[-1])
+    per_event = {name: round(1000 * used / max(delivered, 1), 3) for name, used in ours.items()}
+    console_ms = round(1000 * sum(ours.values()) / max(delivered, 1), 3)
+    sdk_ms = round(1000 * theirs["cpu_seconds"] / max(theirs["events"], 1), 3)
+    return {
+        "runs": count,
+        "events_delivered": delivered,
+        "events_expected": count * chunks,
+        "console_ms_per_event": console_ms,
+        "console_ms_per_event_by_process": per_event,
+        "langgraph_sdk_ms_per_event": sdk_ms,
+        "langgraph_sdk_events": theirs["events"],
+        "ratio": round(console_ms / sdk_ms, 2) if sdk_ms else None,
+    }
+
+
+def sdk_reader(url: str, count: int, chunks: int) -> dict[str, Any]:
+    """``langgraph_sdk``'s async client reading ``count`` runs of the replay upstream at once,
+    as a relay reads them: the CPU this process used for it, and the message events it read."""
+    from langgraph_sdk import get_client
+
+    async def read(client: Any) -> int:
+        thread = await client.threads.create()
+        seen = 0
+        async for part in client.runs.stream(
+            thread["thread_id"],
+            "chatty",
+            input={"chunks": chunks, "rate": 20},
+            stream_mode="messages-tuple",
+        ):
+            seen += part.event == "messages"
+        return seen
+
+    async def main() -> int:
+        client = get_client(url=url, api_key=None)
+        return sum(await asyncio.gather(*(read(client) for _ in range(count))))
+
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    events = asyncio.run(main())
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    used = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"cpu_seconds": used, "events": events}
 
 
 def b5(stack: Stack, user: Any, deployment: Any, headers: dict[str, str]) -> dict[str, Any]:
@@ -663,17 +805,24 @@ def main() -> int:
         default="both",
         help="what B4's runs stream from (B1, B5 and B6 always use langgraph dev)",
     )
-    parser.add_argument("--only", choices=["B4"], help="run only this benchmark")
+    parser.add_argument("--only", choices=["B4", "CPU"], help="run only this benchmark")
+    parser.add_argument("--sdk-reader", help=argparse.SUPPRESS)  # the CPU bench's peer process
     args = parser.parse_args()
+    if args.sdk_reader:
+        url, count, chunks = args.sdk_reader.split(",")
+        print(json.dumps(sdk_reader(url, int(count), int(chunks))))
+        return 0
     quick = args.quick
     sizes = [5, 10] if quick else [10, 25, 50, 100, 200]
     if args.sizes:
         sizes = [int(size) for size in args.sizes.split(",")]
     upstreams = ["langgraph", "replay"] if args.upstream == "both" else [args.upstream]
+    if args.only == "CPU":
+        upstreams = []
     graph = args.only is None or "langgraph" in upstreams
     # The graph server runs a job per concurrent run only when B4 streams from it.
     jobs = max(sizes) + 10 if "langgraph" in upstreams else 20
-    stack = Stack(jobs=jobs, graph=graph, replay="replay" in upstreams)
+    stack = Stack(jobs=jobs, graph=graph, replay=args.only == "CPU" or "replay" in upstreams)
     results: dict[str, Any] = {"quick": quick, "machine_cpus": os.cpu_count(), "only": args.only}
     try:
         user, deployments, headers = setup_people(stack)
@@ -681,9 +830,20 @@ def main() -> int:
             deployment = deployments["langgraph"]
             hop = redis_hop(500 if quick else 2000)
             results["hop"] = ms(hop)
+            results["floor"] = ms(floor(300 if quick else 2000))
             results["B1"] = b1(stack, user, deployment, headers, 300 if quick else 1000)
             print(json.dumps(results), flush=True)
             results["B6"] = b6(stack, headers, deployment, 5 if quick else 15)
+        if args.only in (None, "CPU") and stack.replay_url:
+            results["CPU"] = cpu_per_event(
+                stack,
+                user,
+                deployments["replay"],
+                headers,
+                5 if quick else 20,
+                60 if quick else 200,
+            )
+            print(json.dumps(results["CPU"]), flush=True)
         results["B4"] = []
         for upstream in upstreams:
             for n in sizes:  # rising until the goal is missed: larger counts only miss it further
@@ -708,6 +868,16 @@ def _table(r: dict[str, Any]) -> None:
     rows: list[tuple[str, str, str]] = []
     if r.get("B1"):
         rows += _b1_b6_rows(r)
+    if r.get("CPU"):
+        cpu = r["CPU"]
+        rows.append(
+            (
+                f"CPU per delivered event, {cpu['runs']} runs",
+                f"console {cpu['console_ms_per_event']} ms, "
+                f"langgraph_sdk {cpu['langgraph_sdk_ms_per_event']} ms",
+                f"{cpu['ratio']}x (goal <= 2x)",
+            )
+        )
     for b4r in r["B4"]:
         rows.append(
             (
@@ -731,15 +901,16 @@ def _table(r: dict[str, Any]) -> None:
 
 
 def _b1_b6_rows(r: dict[str, Any]) -> list[tuple[str, str, str]]:
-    hop, b1r, b6r = r["hop"], r["B1"], r["B6"]
+    hop, low, b1r, b6r = r["hop"], r["floor"], r["B1"], r["B6"]
     extra = b1r["page_minus_direct"]
     return [
         ("hop: redis-py PUBLISH→SUBSCRIBE", f"p50 {hop['p50_ms']} ms  p99 {hop['p99_ms']} ms", ""),
+        ("floor: INSERT, PUBLISH, ws frame", f"p50 {low['p50_ms']} ms  p99 {low['p99_ms']} ms", ""),
         (
             "B1 page - direct langgraph_sdk",
             f"p50 {extra['p50_ms']} ms  p99 {extra['p99_ms']} ms",
-            f"p50 <= 10x hop ({10 * hop['p50_ms']:.2f} ms): "
-            f"{'yes' if extra['p50_ms'] <= 10 * hop['p50_ms'] else 'no'}; p99 ≤ +5 ms: "
+            f"p50 <= 2x floor ({2 * low['p50_ms']:.2f} ms): "
+            f"{'yes' if extra['p50_ms'] <= 2 * low['p50_ms'] else 'no'}; p99 ≤ +5 ms: "
             f"{'yes' if extra['p99_ms'] <= 5 else 'no'}",
         ),
         ("B6 Run → first event (ours)", f"p50 {b6r['ours']['p50_ms']} ms", ""),

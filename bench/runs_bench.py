@@ -364,6 +364,8 @@ def follow_pages(
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
+    from tests.fixtures.frames import parse_frame
+
     arrivals: dict[int, list[float]] = {run_id: [] for run_id in run_ids}
 
     async def page(run_id: int) -> None:
@@ -373,7 +375,7 @@ def follow_pages(
                 applied = [0]  # the last seq seen: an ack sends what it is when it fires
                 ack: asyncio.Task[None] | None = None
                 async for raw in socket:
-                    frame = json.loads(raw)
+                    frame = parse_frame(raw)
                     if frame["type"] != "event":
                         continue
                     if frame["event"] == "messages":

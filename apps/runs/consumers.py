@@ -1,15 +1,21 @@
 """The websocket of the run page: replay the log after what the page has, then tail the group.
 
-Protocol (JSON frames). The page connects to ``/ws/runs/<run id>/?after=<last seq it has>``.
+Protocol. The page connects to ``/ws/runs/<run id>/?after=<last seq it has>``. The server sends
+HTML: htmx out-of-band partials that the page's ws extension swaps in (``apps.runs.live``).
 
 Server → page:
-    {"type": "hello", "run_id", "status", "last_seq", "after", "live"}   once, after the handshake
-    {"type": "live", "live": true}                              live again after a layer outage
-    {"type": "event", "seq", "event", "ops"}                    every event, in seq order, once
-    {"type": "error", "message"}                                a bad frame or parameter
-Page → server:
+    an event frame, one per event, in seq order, once: it starts with
+    ``<span id="event-count" hx-swap-oob="true" data-seq="<seq>" data-event="<event>">`` and
+    goes on with the event's partials (entries appended, state and badge replaced, ...)
+    ``<div id="run-socket" hx-swap-oob="true" hidden data-kind="<kind>" ...>``, a control frame:
+        kind hello (data-run-id, -status, -last-seq, -after, -live) once, after the handshake;
+        kind live (data-live="true"): live again after a layer outage;
+        kind error (data-message): a bad frame or parameter
+Page → server (JSON):
     {"type": "ack", "seq"}            the page has applied everything up to seq (flow control)
     {"type": "backfill", "after"}     the page lacks events after ``after``: send them again
+
+Each event is rendered once per process however many pages watch it (``apps.runs.live.RunRenderer``).
 
 Guarantees: the consumer sends seq ``n+1`` only after ``n``, whatever the channel layer drops or
 reorders: a live event that skips ahead makes it read the gap from the log; a sync tick reads the
@@ -55,6 +61,7 @@ from apps.runs.events import (
     run_group,
     user_group,
 )
+from apps.runs.live import RunRenderer, acquire, release, socket_frame
 from apps.runs.models import Run
 from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
 
@@ -152,22 +159,24 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         self.sent = self.acked = after
         self.lagging = False
         self.heard_live = False
+        self.renderer = acquire(run.pk)
+        self.behind: RunRenderer | None = None
         # Join the group before reading the log: an event stored after the read is then
         # delivered live, and one stored before is in the read; duplicates are dropped by seq.
         self.joined = await self.join_groups()
         await self.accept()
-        await self.send_json(
-            {
-                "type": "hello",
-                "run_id": run.pk,
-                "status": run.status,
-                "last_seq": last,
-                "after": after,
-                "live": self.joined,
-            }
+        await self.send(
+            text_data=socket_frame(
+                "hello",
+                run_id=run.pk,
+                status=run.status,
+                last_seq=last,
+                after=after,
+                live="true" if self.joined else "false",
+            )
         )
         if note:
-            await self.send_json({"type": "error", "message": note})
+            await self.error(note)
         await self.catch_up()
         self.ticker = asyncio.create_task(self.tick())
 
@@ -188,6 +197,8 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if hasattr(self, "renderer"):
+            release(self.run.pk)
         if hasattr(self, "run"):
             for group in (run_group(self.run.pk), user_group(self.user.pk)):
                 # Redis away: its subscriptions went with it.
@@ -201,7 +212,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if kind == "ack":
             seq = content.get("seq")
             if not isinstance(seq, int) or isinstance(seq, bool) or seq < 0:
-                await self.send_json({"type": "error", "message": "ack needs a seq >= 0."})
+                await self.error("ack needs a seq >= 0.")
                 return
             self.acked = max(self.acked, min(seq, self.sent))
             if self.lagging and self.sent - self.acked <= settings.RUNS_WS_WINDOW // 2:
@@ -210,16 +221,14 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         elif kind == "backfill":
             after = content.get("after")
             if not isinstance(after, int) or isinstance(after, bool) or after < 0:
-                await self.send_json({"type": "error", "message": "backfill needs after >= 0."})
+                await self.error("backfill needs after >= 0.")
                 return
             async with self.lock:
                 self.sent = min(self.sent, after)
                 self.acked = min(self.acked, after)
             await self.catch_up()
         else:
-            await self.send_json(
-                {"type": "error", "message": "Unknown message: send ack or backfill."}
-            )
+            await self.error("Unknown message: send ack or backfill.")
 
     async def decode_json(self, text_data: str) -> Any:
         try:
@@ -260,16 +269,39 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
     # -- internals ---------------------------------------------------------------------------
 
+    async def error(self, message: str) -> None:
+        await self.send(text_data=socket_frame("error", message=message))
+
     async def forward(self, payload: RunEventPayload) -> None:
-        await self.send_json(
-            {
-                "type": "event",
-                "seq": payload["seq"],
-                "event": payload["event"],
-                "ops": payload["ops"],
-            }
-        )
+        await self.send(text_data=await self.frame(payload))
         self.sent = payload["seq"]
+
+    async def frame(self, payload: RunEventPayload) -> str:
+        """The event's frame, rendered by the first socket of this process that sends it."""
+        seq = payload["seq"]
+        async with self.renderer.lock:
+            frame = self.renderer.cached(seq)
+            if frame is not None:
+                return frame
+            if seq > self.renderer.last_seq:
+                await self.fold_until(self.renderer, seq)
+                return self.renderer.render(payload)
+        # The shared renderer is past this event and no longer keeps its frame (a page far
+        # behind): this socket folds the log on its own renderer.
+        if self.behind is None or self.behind.last_seq >= seq:
+            self.behind = RunRenderer(self.run.pk)
+        await self.fold_until(self.behind, seq)
+        return self.behind.render(payload)
+
+    async def fold_until(self, renderer: RunRenderer, seq: int) -> None:
+        """Fold the log's events before ``seq`` that ``renderer`` has not seen."""
+        while renderer.last_seq < seq - 1:
+            limit = min(PAGE, seq - 1 - renderer.last_seq)
+            page = await _log_after(self.run.pk, renderer.last_seq, limit)
+            if not page:
+                raise RuntimeError(f"run {self.run.pk}: the log lacks events before {seq}")
+            for payload in page:
+                renderer.advance(payload)
 
     async def catch_up(self) -> None:
         """Send what the log has after ``sent``, within the window."""
@@ -320,7 +352,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.recheck_if_due()
             if not self.joined and await self.join_groups():
                 self.joined = True
-                await self.send_json({"type": "live", "live": True})
+                await self.send(text_data=socket_frame("live", live="true"))
             heard, self.heard_live = self.heard_live, False
             if not heard and not self.lagging and await _last_seq(self.run.pk) > self.sent:
                 await self.catch_up()

@@ -5,8 +5,8 @@ by ``event_payload``; the consumer builds the very same payload when it replays 
 payload carries the event's sequence number, so pages drop duplicates and spot gaps, and a list
 of display operations ("ops") computed once here rather than once per viewer.
 
-Graph output is untrusted: ops carry plain text only, and the page inserts it with
-``textContent``; templates render the same text autoescaped.
+Graph output is untrusted: ops carry plain text only, which ``apps.runs.live`` renders into the
+page's markup through the templates' autoescaping.
 """
 
 from __future__ import annotations
@@ -249,79 +249,3 @@ class RunEvents:
             return
         message: SessionEndedPayload = {"type": "session.ended"}
         send_to_groups(layer, [(user_group(user_id), message)])
-
-
-class MessageView(TypedDict):
-    id: str
-    role: str
-    text: str
-
-
-class EntryView(TypedDict):
-    seq: int
-    op: str
-    label: str
-    text: str
-
-
-class RunView(TypedDict):
-    """A run's log folded into what the page shows: the same ops the page's JS applies live."""
-
-    last_seq: int
-    messages: list[MessageView]
-    steps: list[EntryView]
-    values: str
-    custom: list[EntryView]
-    errors: list[EntryView]
-    meta: str
-    end_status: str
-    end_text: str
-
-
-def fold(events: list[tuple[int, str, Any]]) -> RunView:
-    """Fold ``(seq, event, data)`` in order into the page's panels."""
-    view: RunView = {
-        "last_seq": 0,
-        "messages": [],
-        "steps": [],
-        "values": "",
-        "custom": [],
-        "errors": [],
-        "meta": "",
-        "end_status": "",
-        "end_text": "",
-    }
-    by_id: dict[str, MessageView] = {}
-    for seq, event, data in events:
-        view["last_seq"] = seq
-        for op in present(event, data):
-            if op["op"] == "message":
-                message = by_id.get(op["id"])
-                if message is None:
-                    message = {"id": op["id"], "role": op["role"], "text": ""}
-                    by_id[op["id"]] = message
-                    view["messages"].append(message)
-                if op["mode"] == "append":
-                    message["text"] += op["text"]
-                else:
-                    message["text"] = op["text"]
-            elif op["op"] == "status":
-                view["end_status"], view["end_text"] = op["status"], op["text"]
-            elif op["op"] == "values":
-                view["values"] = op["text"]
-            elif op["op"] == "meta":
-                view["meta"] = op["text"]
-            else:
-                entry: EntryView = {
-                    "seq": seq,
-                    "op": op["op"],
-                    "label": op["label"],
-                    "text": op["text"],
-                }
-                if op["op"] == "custom":
-                    view["custom"].append(entry)
-                elif op["op"] == "error":
-                    view["errors"].append(entry)
-                else:
-                    view["steps"].append(entry)
-    return view

@@ -19,8 +19,7 @@ from apps.deployments.clients import read_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import fetch
 from apps.deployments.selectors import deployments_for, get_deployment_for
-from apps.runs import selectors, services
-from apps.runs.events import fold
+from apps.runs import live, selectors, services
 from apps.runs.forms import MULTITASK_HELP, CancelRunForm, StartRunForm, example_input
 from apps.runs.models import Run
 
@@ -160,7 +159,18 @@ def start_run(request: HttpRequest) -> HttpResponse:
 
 def _view_context(run: Run) -> dict[str, Any]:
     events = list(run.events.order_by("seq").values_list("seq", "event", "data"))
-    return {"run": run, "view": fold(events)}
+    view = live.fold(events)
+    upstream = f"upstream run {run.upstream_run_id}" if run.upstream_run_id else ""
+    # The names the page's partials print, as a live frame fills them in.
+    return {
+        "run": run,
+        "view": view,
+        "meta": view.meta or upstream,
+        "values": view.values,
+        "end_text": view.end_text,
+        "seq": view.last_seq,
+        "event": view.last_event,
+    }
 
 
 @require_GET

@@ -94,7 +94,7 @@ def test_an_open_run_socket_closes_when_the_session_is_no_longer_valid(
 ) -> Any:
     run = create_run(deployment_a, [("custom", {"n": 1})])
     socket = open_socket(f"/ws/runs/{run.pk}/?after=1", bob)
-    assert '"hello"' in str(socket.recv(timeout=10))
+    assert 'data-kind="hello"' in str(socket.recv(timeout=10))
     assert_stays_open(socket)
 
     change(bob, team_a)

@@ -13,8 +13,8 @@ and keeps the last frames it rendered, one renderer per run per process, so an e
 rendered once however many pages watch it.
 
 Graph output is untrusted: every value goes through the templates' autoescaping, or through
-``html.escape`` in the one fast path (appending a message's text), which the tests hold equal to
-the template.
+``html.escape`` in the two fast paths (the event count that starts every frame, and a message's
+streamed text), which the tests hold equal to the templates.
 """
 
 from __future__ import annotations
@@ -124,6 +124,14 @@ def message_text(index: int, text: str, *, append: bool) -> str:
     return f'<span hx-swap-oob="{style}:#msg-{MESSAGES_KEY}-{index} .msg-text">{escaped}</span>'
 
 
+def count_frame(seq: int, event: str) -> str:
+    """The fast path of the ``count`` partial, which starts every event's frame."""
+    return (
+        f'<span id="event-count" hx-swap-oob="true" data-seq="{seq}" '
+        f'data-event="{html.escape(event)}">{seq}</span>'
+    )
+
+
 def message_item(message: MessageView) -> str:
     return render_to_string(
         "threads/_message.html", {"m": message, "key": MESSAGES_KEY, "live": True}
@@ -160,8 +168,7 @@ class RunRenderer:
         """The frame of the next event (``seq == last_seq + 1``)."""
         self._check(payload)
         seq = payload["seq"]
-        count = _partial("count", {"seq": seq, "event": payload["event"]})
-        frame = count + "".join(self._op(seq, op) for op in payload["ops"])
+        frame = count_frame(seq, payload["event"]) + "".join(self._op(seq, op) for op in payload["ops"])
         self.last_seq = seq
         self.frames[seq] = frame
         if len(self.frames) > KEEP_FRAMES:

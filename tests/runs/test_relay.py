@@ -14,6 +14,7 @@ from apps.runs import lease
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import Run, RunEvent, Status
 from apps.runs.tasks import reap_expired_leases, relay_run
+from tests.fixtures.frames import streamed_text
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import PageReader, start_chatty
 
@@ -26,15 +27,6 @@ def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> Non
         if time.monotonic() > deadline:
             raise TimeoutError(what)
         time.sleep(0.05)
-
-
-def streamed_text(events: list[dict[str, Any]]) -> str:
-    return "".join(
-        op["text"]
-        for event in events
-        for op in event["ops"]
-        if op["op"] == "message" and op["mode"] == "append"
-    )
 
 
 def final_message(run: Run) -> str:

@@ -62,8 +62,9 @@ class RunPage:
 
 
 def _text(text: str) -> str:
-    # One newline convention per chunk, so a text shown chunk by chunk reads as the whole.
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    # Without carriage returns: a "\r\n" split across two chunks then reads as one line break,
+    # chunk by chunk as in the whole.
+    return text.replace("\r", "")
 
 
 def _role(role: str) -> str:

@@ -165,6 +165,8 @@ def _view_context(run: Run) -> dict[str, Any]:
     return {
         "run": run,
         "view": view,
+        "status": run.status,
+        "label": run.get_status_display(),
         "meta": view.meta or upstream,
         "values": view.values,
         "end_text": view.end_text,

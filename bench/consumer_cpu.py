@@ -18,7 +18,6 @@ import asyncio
 import math
 import os
 import time
-from types import SimpleNamespace
 from typing import Any
 
 import django
@@ -29,6 +28,7 @@ django.setup()
 from apps.runs.consumers import RunConsumer  # noqa: E402
 from apps.runs.events import RunEventPayload, event_payload  # noqa: E402
 from apps.runs.live import acquire  # noqa: E402
+from apps.runs.models import Run  # noqa: E402
 
 BATCH = 10
 
@@ -36,6 +36,7 @@ BATCH = 10
 def chatty(run_id: int, count: int) -> list[RunEventPayload]:
     events: list[RunEventPayload] = []
     for seq in range(1, count + 1):
+        data: Any
         if seq % 50 == 0:
             event, data = "values", {"messages": [{"type": "ai", "content": "x" * 200}], "n": seq}
         elif seq % 25 == 0:
@@ -54,14 +55,19 @@ class Before(RunConsumer):
 
     async def forward(self, payload: RunEventPayload) -> None:
         await self.send_json(
-            {"type": "event", "seq": payload["seq"], "event": payload["event"], "ops": payload["ops"]}
+            {
+                "type": "event",
+                "seq": payload["seq"],
+                "event": payload["event"],
+                "ops": payload["ops"],
+            }
         )
         self.sent = payload["seq"]
 
 
 def viewer(kind: type[RunConsumer], run_id: int, sent: list[int]) -> RunConsumer:
     consumer = kind()
-    consumer.run = SimpleNamespace(pk=run_id)
+    consumer.run = Run(pk=run_id)
     consumer.sent = consumer.acked = 0
     consumer.lagging = consumer.revoked = consumer.heard_live = False
     consumer.checked_at = math.inf  # no access re-check (it reads the database) in the loop
@@ -98,7 +104,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--viewers", default="1,10,50")
     args = parser.parse_args()
-    print(f"{'viewers':>8} {'before µs/event':>16} {'after µs/event':>15} {'after µs/event·viewer':>22}")
+    print(
+        f"{'viewers':>8} {'before µs/event':>16} {'after µs/event':>15} {'after µs/event·viewer':>22}"
+    )
     for run_id, viewers in enumerate(int(v) for v in args.viewers.split(",")):
         before = asyncio.run(measure(Before, 2 * run_id + 1, args.events, viewers))
         after = asyncio.run(measure(RunConsumer, 2 * run_id + 2, args.events, viewers))

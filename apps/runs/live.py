@@ -169,7 +169,9 @@ class RunRenderer:
         """The frame of the next event (``seq == last_seq + 1``)."""
         self._check(payload)
         seq = payload["seq"]
-        frame = count_frame(seq, payload["event"]) + "".join(self._op(seq, op) for op in payload["ops"])
+        frame = count_frame(seq, payload["event"]) + "".join(
+            self._op(seq, op) for op in payload["ops"]
+        )
         self.last_seq = seq
         self.frames[seq] = frame
         if len(self.frames) > KEEP_FRAMES:

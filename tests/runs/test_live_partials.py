@@ -47,7 +47,9 @@ class _TopLevel(HTMLParser):
 
     def __init__(self, text: str) -> None:
         super().__init__(convert_charrefs=False)
-        self.text, self.depth, self.start, self.parts = text, 0, 0, []
+        self.text, self.depth, self.start = text, 0, 0
+        self.parts: list[tuple[dict[str, str | None], str]] = []
+        self.first: dict[str, str | None] = {}
         self.lines = [0]
         for line in text.splitlines(keepends=True):
             self.lines.append(self.lines[-1] + len(line))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -53,7 +55,7 @@ async def connect(headers: dict[str, str], run: Run, query: str = "") -> Websock
     return socket
 
 
-async def receive(socket: WebsocketCommunicator) -> dict[str, object]:
+async def receive(socket: WebsocketCommunicator) -> dict[str, Any]:
     return parse_frame(await socket.receive_from(timeout=5))
 
 

@@ -107,6 +107,7 @@ def main() -> None:
     print(
         f"{'viewers':>8} {'before µs/event':>16} {'after µs/event':>15} {'after µs/event·viewer':>22}"
     )
+    asyncio.run(measure(RunConsumer, 10_000, 500, 1))  # templates loaded and compiled
     for run_id, viewers in enumerate(int(v) for v in args.viewers.split(",")):
         before = asyncio.run(measure(Before, 2 * run_id + 1, args.events, viewers))
         after = asyncio.run(measure(RunConsumer, 2 * run_id + 2, args.events, viewers))

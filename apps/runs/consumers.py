@@ -15,7 +15,8 @@ Page → server (JSON):
     {"type": "ack", "seq"}            the page has applied everything up to seq (flow control)
     {"type": "backfill", "after"}     the page lacks events after ``after``: send them again
 
-Each event is rendered once per process however many pages watch it (``apps.runs.live.RunRenderer``).
+Each event is rendered once per process, however many pages watch it
+(``apps.runs.live.RunRenderer``).
 
 Guarantees: the consumer sends seq ``n+1`` only after ``n``, whatever the channel layer drops or
 reorders: a live event that skips ahead makes it read the gap from the log; a sync tick reads the

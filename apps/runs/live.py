@@ -13,8 +13,8 @@ and keeps the last frames it rendered, one renderer per run per process, so an e
 rendered once however many pages watch it.
 
 Graph output is untrusted: every value goes through the templates' autoescaping, or through
-``html.escape`` in the two fast paths (the event count that starts every frame, and a message's
-streamed text), which the tests hold equal to the templates.
+``html.escape`` in the fast paths of the frequent pieces (the event count that starts every
+frame, an entry, a message's streamed text), which the tests hold equal to the templates.
 """
 
 from __future__ import annotations
@@ -133,6 +133,12 @@ def count_frame(seq: int, event: str) -> str:
     )
 
 
+def entry_item(entry: Entry) -> str:
+    """The fast path of the ``entry`` partial (a step, a custom event, an error)."""
+    label = f"<strong>{html.escape(entry.label)}</strong>" if entry.label else ""
+    return f'<li data-seq="{entry.seq}">{label}<pre>{html.escape(entry.text)}</pre></li>'
+
+
 def message_item(message: MessageView) -> str:
     return render_to_string(
         "threads/_message.html", {"m": message, "key": MESSAGES_KEY, "live": True}
@@ -214,10 +220,8 @@ class RunRenderer:
         if op["op"] == "meta":
             return _partial("meta", {"meta": op["text"]})
         if op["op"] in ENTRY_LISTS:
-            entry = Entry(seq, "", op["text"])
-            return _append(f"#{ENTRY_LISTS[op['op']]}", _partial("entry", {"entry": entry}))
-        entry = Entry(seq, op["label"], op["text"])
-        return _append("#steps", _partial("entry", {"entry": entry}))
+            return _append(f"#{ENTRY_LISTS[op['op']]}", entry_item(Entry(seq, "", op["text"])))
+        return _append("#steps", entry_item(Entry(seq, op["label"], op["text"])))
 
 
 _shared: dict[int, tuple[RunRenderer, int]] = {}

@@ -8,9 +8,10 @@ from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from django.template.loader import render_to_string
 
 from apps.runs.events import MAX_TEXT, event_payload
-from apps.runs.live import RunRenderer, message_item, message_text
+from apps.runs.live import Entry, RunRenderer, count_frame, entry_item, message_item, message_text
 from apps.threads.presenters import MessageView
 from tests.fixtures.frames import parse_frame, pre_texts
 from tests.fixtures.runs import create_run
@@ -173,3 +174,13 @@ def test_hostile_graph_output_is_escaped_and_bounded(event: str, data: Any):
     assert len(frame) <= 6 * MAX_TEXT + 4096
     for text in pre_texts(parse_frame(frame)):
         assert len(text) <= MAX_TEXT + 100
+
+
+@pytest.mark.parametrize("label", ["", "agent", "<b>\"n'&"])
+def test_the_fast_paths_print_what_the_page_templates_print(label: str):
+    hostile = '<script>"it\'s" & more</script>\n  {}'
+    entry = Entry(7, label, hostile)
+    template = "runs/run_detail.html#{}"
+    assert entry_item(entry) == render_to_string(template.format("entry"), {"entry": entry})
+    count = {"seq": 7, "event": label or hostile, "oob": True}
+    assert count_frame(7, label or hostile) == render_to_string(template.format("count"), count)

@@ -313,12 +313,27 @@ def _watch(
         deployment=deployment, upstream_run_id=upstream_run_id, status__in=ACTIVE_STATUSES
     )
     run = live.order_by("pk").first()
+    joined = run is not None
     if run is None:
         try:
-            run = _create_follow(user, deployment, thread_id, upstream, request)
+            run = _create_follow(user, deployment, thread_id, upstream)
         except IntegrityError:
             # Another viewer's watch of the same run committed first: share its relay.
-            run = live.get(origin=Origin.FOLLOW)
+            run, joined = live.get(origin=Origin.FOLLOW), True
+    record(
+        actor=user,
+        action="run.watch",
+        target=run,
+        team_id=deployment.team_id,
+        deployment_id=deployment.pk,
+        after={
+            "thread_id": thread_id,
+            "upstream_run_id": upstream_run_id,
+            "follow_from": run.follow_from,
+            "joined": joined,
+        },
+        request=request,
+    )
     return run
 
 
@@ -327,7 +342,6 @@ def _create_follow(
     deployment: Deployment,
     thread_id: str,
     upstream: dict[str, Any],
-    request: HttpRequest | None,
 ) -> Run:
     kwargs = upstream.get("kwargs") if isinstance(upstream.get("kwargs"), dict) else {}
     modes = (kwargs or {}).get("stream_mode")
@@ -344,19 +358,6 @@ def _create_follow(
             multitask_strategy=str(upstream.get("multitask_strategy") or "reject"),
             started_by_id=user.pk if user.is_authenticated else None,
             dispatched_at=timezone.now(),
-        )
-        record(
-            actor=user,
-            action="run.watch",
-            target=run,
-            team_id=deployment.team_id,
-            deployment_id=deployment.pk,
-            after={
-                "thread_id": thread_id,
-                "upstream_run_id": run.upstream_run_id,
-                "follow_from": run.follow_from,
-            },
-            request=request,
         )
         relay_run.delay_on_commit(run.pk)  # type: ignore[attr-defined]
     return run

@@ -226,9 +226,6 @@ def sync_states(deployment_ids: Sequence[int]) -> dict[int, SyncState]:
 
 
 def live_keys(deployment_ids: Iterable[int]) -> set[tuple[int, str]]:
-    """(deployment id, thread id) of threads live right now: busy on their deployment as the
-    index last saw them (whoever started the run), or with a console run live (the one call site
-    of what the runs app registers, ``hooks``). Two queries."""
-    ids = list(deployment_ids)
-    busy = ThreadIndex.objects.filter(deployment_id__in=ids, status=ThreadStatus.BUSY)
-    return set(busy.values_list("deployment_id", "thread_id")) | hooks.live_keys(ids)
+    """(deployment id, thread id) of threads with a console run live right now: the one call
+    site of what the runs app registers (``hooks``; one query)."""
+    return hooks.live_keys(deployment_ids)

@@ -39,7 +39,7 @@ ACTION_NAMES: dict[str, tuple[str, ...]] = {
         "membership.invite",
         "membership.remove",
     ),
-    "run": ("run.cancel", "run.start"),
+    "run": ("run.cancel", "run.start", "run.watch"),
     "secrets": ("secrets.rotate_keys",),
     "team": ("team.create", "team.delete", "team.update"),
     "user": ("user.activate", "user.create", "user.deactivate"),

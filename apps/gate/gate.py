@@ -62,8 +62,8 @@ class Intent:
     """One change about to be made to a deployment, as the path describes it.
 
     ``action`` names the path (``inbox.decide``, ``inbox.continue``, ``inbox.edit_state``,
-    ``inbox.resolve``, ``run.start``, ``run.cancel``, ``store.put``, ``store.delete``,
-    ``cron.pause``, ``cron.resume``, ``cron.delete``); ``decision`` is what it does to the items
+    ``inbox.resolve``, ``run.start``, ``run.cancel``, ``run.watch``, ``store.put``,
+    ``store.delete``, ``cron.pause``, ``cron.resume``, ``cron.delete``); ``decision`` is what it does to the items
     it touches for the workflow's rules (``answer``, ``raw``, ``continue``, ``edit_state``,
     ``resolve``, ``run``, ``cancel``). ``items`` are the inbox records the change decides or
     overrides and ``values`` what each gets, by record pk; ``payloads`` everything about to be
@@ -89,6 +89,9 @@ class Intent:
     guard: Callable[[], None] | None = None
     # What to read before the rules (the records, the thread, the composed payload).
     prepare: Callable[[Intent], None] | None = None
+    # False for an action that only reads the deployment but is audited like a change
+    # (``run.watch``): allowed on a read-only deployment, and it settles no inbox item.
+    writes: bool = True
 
 
 Rule = Callable[[Intent], None]
@@ -123,12 +126,17 @@ def passing() -> Intent:
 def check(intent: Intent) -> None:
     """Steps 1-5: refuse the intent, or return with it checked."""
     require(intent.actor, intent.permission, intent.deployment)
-    check_writable(intent.deployment)
+    if intent.writes:
+        check_writable(intent.deployment)
+    elif not intent.deployment.enabled:
+        raise PermissionDenied(
+            f"The deployment {intent.deployment.name!r} is disabled: a team admin can enable it."
+        )
     if intent.prepare is not None:
         intent.prepare(intent)
-    if not intent.items and intent.thread_id:
+    if not intent.items and intent.thread_id and intent.writes:
         intent.items = [item for finder in _items for item in finder(intent)]
-    for rule in _rules:
+    for rule in _rules if intent.writes else ():
         try:
             rule(intent)
         except (PermissionDenied, intent.refusal):

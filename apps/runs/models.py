@@ -1,7 +1,8 @@
-"""Runs started from the console, and their event logs.
+"""Runs the console started or follows, and their event logs.
 
-A ``Run`` is one run the console asked a deployment to execute, with the lease that says which
-relay follows it. ``RunEvent`` is the durable, sequence-numbered log of what the deployment
+A ``Run`` is one run the console asked a deployment to execute (origin "start"), or one it only
+watches (origin "follow": a run someone else started, joined by its relay), with the lease that
+says which relay follows it. ``RunEvent`` is the durable, sequence-numbered log of what the deployment
 streamed: the websocket is only a cache of it, so a page that reconnects, a relay that takes over
 and a channel layer that drops messages all end with every event exactly once, in order.
 """
@@ -32,6 +33,17 @@ class Status(models.TextChoices):
     INTERRUPTED = "interrupted", "Interrupted"
 
 
+class Origin(models.TextChoices):
+    START = "start", "Started by the console"
+    FOLLOW = "follow", "Followed"
+
+
+class FollowFrom(models.TextChoices):
+    # What a followed run's log holds: every event (the run is resumable) or those after joining.
+    START = "start", "Following from its start"
+    NOW = "now", "Following from now: earlier events are not shown"
+
+
 ACTIVE_STATUSES = (Status.QUEUED, Status.STREAMING)
 FINAL_STATUSES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.INTERRUPTED)
 
@@ -44,6 +56,8 @@ class Run(models.Model):
     assistant_id = models.CharField(max_length=200)
     upstream_run_id = models.CharField(max_length=64, blank=True, default="")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INPUT)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.START)
+    follow_from = models.CharField(max_length=8, choices=FollowFrom.choices, blank=True, default="")
     input = models.JSONField(null=True, blank=True)
     command = models.JSONField(null=True, blank=True)
     stream_mode = models.JSONField(default=list)
@@ -81,6 +95,14 @@ class Run(models.Model):
             models.Index(fields=["deployment", "thread_id"], name="run_thread"),
             models.Index(fields=["status", "lease_expires_at"], name="run_lease"),
         ]
+        constraints = [
+            # Many viewers of one upstream run share one follow record, and so one relay.
+            models.UniqueConstraint(
+                fields=["deployment", "upstream_run_id"],
+                condition=models.Q(origin="follow", status__in=["queued", "streaming"]),
+                name="one_live_follow_per_upstream_run",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"run {self.pk} on thread {self.thread_id}"
@@ -88,6 +110,10 @@ class Run(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_follow(self) -> bool:
+        return self.origin == Origin.FOLLOW
 
 
 class RunEvent(models.Model):

@@ -8,8 +8,9 @@ sends upstream is the one ``do_cancel_run`` flagged, through the gate too. The s
 1. Claim the run with a conditional UPDATE; 0 rows means another relay has it: return.
 2. If the upstream run does not exist yet, create it through the SDK core with
    ``stream_resumable=True`` and ``on_disconnect="continue"`` (the run keeps going on the
-   deployment whatever happens to us); otherwise (a takeover) rejoin it with ``join_stream``
-   from the last upstream event id stored.
+   deployment whatever happens to us); otherwise (a takeover, or a run the console only
+   follows: ``apps.runs.watching``) rejoin it with ``join_stream`` from the last upstream event
+   id stored.
 3. Per batch of events (what one network read brought): store them with the next sequence
    numbers, fenced by the lease, then broadcast them as one group message. The relays of a
    process share both (``lease.GroupCommit``): whichever leads stores every relay's batch in one
@@ -39,7 +40,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from apps.deployments.clients import sync_client_for
-from apps.runs import lease
+from apps.runs import lease, watching
 from apps.runs.events import RunEventPayload, RunEvents, event_payload
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
 from apps.threads.models import ThreadIndex
@@ -190,8 +191,11 @@ class _Follow:
                 self.upstream_saved = True
         if self.upstream_run_id:
             resume_from, skip_id, skip = self.resume_point()
+            # A followed run joins from where its log stops, or from now when not resumable.
             stream = client.join_stream(
-                run.thread_id, self.upstream_run_id, last_event_id=resume_from
+                run.thread_id,
+                self.upstream_run_id,
+                last_event_id=watching.join_from(run, resume_from),
             )
             return stream, skip_id, skip
         # The run's creation on the deployment: the gated intent of this Run row, carried out.

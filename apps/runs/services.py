@@ -11,17 +11,18 @@ from __future__ import annotations
 import uuid
 from typing import Any, Literal, TypeAlias
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
 from apps.accounts.permissions import AnyUser
 from apps.audit.services import record
+from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
 from apps.gate.gate import Intent, Refused, pass_through, passing
-from apps.runs import lease
+from apps.runs import lease, watching
 from apps.runs.events import RunEvents, event_payload
-from apps.runs.models import Kind, Run, Status
+from apps.runs.models import ACTIVE_STATUSES, Kind, Origin, Run, Status
 from apps.runs.relay import cancel_upstream
 from apps.runs.tasks import relay_run
 
@@ -262,10 +263,101 @@ def _cancel(user: AnyUser, run: Run, action: CancelAction, request: HttpRequest 
             request=request,
         )
         # A run no relay has claimed yet ends here; the end event reaches open pages on commit.
-        end = lease.finish(locked.pk, None, Status.CANCELLED, "Cancelled before it started.")
+        # A followed run goes on upstream whether watched or not: the deployment cancels it.
+        end = (
+            None
+            if locked.is_follow
+            else lease.finish(locked.pk, None, Status.CANCELLED, "Cancelled before it started.")
+        )
         if end is not None:
             payload = event_payload(locked.pk, end.seq, end.event, end.data)
             transaction.on_commit(lambda: RunEvents.broadcast(payload))
     if end is not None:
         return "Run cancelled before it started."
     return cancel_upstream(run.pk)
+
+
+def do_watch_run(
+    *, user: AnyUser, deployment: Deployment, thread_id: str, request: HttpRequest | None = None
+) -> Run:
+    """Follow the run going on a thread, whoever started it: the live record already following
+    that upstream run, or a new one of origin "follow" whose relay joins its stream. Through the
+    gate as an audited action that writes nothing to the deployment (allowed on read-only
+    ones). Raises ``PermissionDenied`` or ``RunRefused`` (nothing is running)."""
+    intent = Intent(
+        actor=user,
+        deployment=deployment,
+        action="run.watch",
+        permission="operate",
+        refusal=RunRefused,
+        decision="watch",
+        thread_id=thread_id,
+        request=request,
+        writes=False,
+    )
+    return pass_through(
+        intent,
+        lambda: _watch(user, deployment, thread_id, request),
+        lambda run: {"run_id": run.pk, "upstream_run_id": run.upstream_run_id},
+    )
+
+
+def _watch(
+    user: AnyUser, deployment: Deployment, thread_id: str, request: HttpRequest | None
+) -> Run:
+    upstream = watching.live_upstream_run(sync_client_for(deployment), thread_id)
+    if upstream is None:
+        raise RunRefused("Nothing is running on this thread now.")
+    upstream_run_id = str(upstream["run_id"])
+    live = Run.objects.filter(
+        deployment=deployment, upstream_run_id=upstream_run_id, status__in=ACTIVE_STATUSES
+    )
+    run = live.order_by("pk").first()
+    joined = run is not None
+    if run is None:
+        try:
+            run = _create_follow(user, deployment, thread_id, upstream)
+        except IntegrityError:
+            # Another viewer's watch of the same run committed first: share its relay.
+            run, joined = live.get(origin=Origin.FOLLOW), True
+    record(
+        actor=user,
+        action="run.watch",
+        target=run,
+        team_id=deployment.team_id,
+        deployment_id=deployment.pk,
+        after={
+            "thread_id": thread_id,
+            "upstream_run_id": upstream_run_id,
+            "follow_from": run.follow_from,
+            "joined": joined,
+        },
+        request=request,
+    )
+    return run
+
+
+def _create_follow(
+    user: AnyUser,
+    deployment: Deployment,
+    thread_id: str,
+    upstream: dict[str, Any],
+) -> Run:
+    kwargs = upstream.get("kwargs") if isinstance(upstream.get("kwargs"), dict) else {}
+    modes = (kwargs or {}).get("stream_mode")
+    with transaction.atomic():
+        run = Run.objects.create(
+            team_id=deployment.team_id,
+            deployment=deployment,
+            thread_id=thread_id,
+            assistant_id=str(upstream.get("assistant_id") or ""),
+            upstream_run_id=str(upstream["run_id"]),
+            origin=Origin.FOLLOW,
+            follow_from=watching.follow_from(upstream),
+            stream_mode=modes if isinstance(modes, list) else [],
+            multitask_strategy=str(upstream.get("multitask_strategy") or "reject"),
+            started_by_id=user.pk if user.is_authenticated else None,
+            dispatched_at=timezone.now(),
+        )
+        relay_run.delay_on_commit(run.pk)  # type: ignore[attr-defined]
+    return run

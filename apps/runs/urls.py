@@ -10,4 +10,5 @@ urlpatterns = [
     path("new/", views.start_run, name="start"),
     path("<int:run_id>/", views.run_detail, name="detail"),
     path("<int:run_id>/cancel/", views.cancel_run, name="cancel"),
+    path("watch/<int:deployment_id>/<str:thread_id>/", views.watch_run, name="watch"),
 ]

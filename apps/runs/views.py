@@ -22,6 +22,7 @@ from apps.deployments.selectors import deployments_for, get_deployment_for
 from apps.runs import live, selectors, services
 from apps.runs.forms import MULTITASK_HELP, CancelRunForm, StartRunForm, example_input
 from apps.runs.models import Run
+from apps.threads.ids import thread_id_or_404
 
 log = logging.getLogger(__name__)
 
@@ -213,6 +214,22 @@ def cancel_run(request: HttpRequest, run_id: int) -> HttpResponse:
     response = redirect("runs:detail", run_id=run.pk)
     response["HX-Trigger"] = "runCancelled"
     return response
+
+
+@require_POST
+@login_required
+def watch_run(request: HttpRequest, deployment_id: int, thread_id: str) -> HttpResponse:
+    """Watch live the run going on a thread: its run page, shared by everyone watching it."""
+    deployment = get_deployment_for(request.user, deployment_id)
+    thread_id = thread_id_or_404(thread_id)
+    try:
+        run = services.do_watch_run(
+            user=request.user, deployment=deployment, thread_id=thread_id, request=request
+        )
+    except services.RunRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("threads:detail", deployment_id=deployment.pk, thread_id=thread_id)
+    return redirect("runs:detail", run_id=run.pk)
 
 
 @require_GET

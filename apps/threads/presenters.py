@@ -20,6 +20,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from apps.threads.diff import is_message, is_message_list
+from apps.threads.models import ThreadStatus
 
 # Bounds so a huge or hostile state cannot make a page slow or enormous; the export has it all.
 MAX_DEPTH = 24
@@ -551,7 +552,8 @@ def list_rows(
                 created=timezone.localtime(row.created_at).strftime("%Y-%m-%d %H:%M"),
                 updated=updated.strftime("%Y-%m-%d %H:%M:%S"),
                 updated_iso=updated.isoformat(),
-                live=(row.deployment_id, row.thread_id) in live,
+                # Busy on its deployment (whoever started the run), or a console run is live.
+                live=row.status == ThreadStatus.BUSY or (row.deployment_id, row.thread_id) in live,
                 first_message=row.first_message,
                 last_message=row.last_message,
             )

@@ -338,6 +338,8 @@ def thread_detail(
     # The console's own runs of this thread, to link each upstream run to its live page.
     console_runs = hooks.console_runs(request.user, deployment.pk, thread_id)
     may_operate = can(request.user, "operate", deployment) and not deployment.read_only
+    # Busy on the deployment, whoever started the run: what "Watch live" follows.
+    is_busy = (thread.get("status") if thread else getattr(row, "status", "")) == "busy"
     detail_url = reverse("threads:detail", args=[deployment.pk, thread_id])
     # Large states send their big top-level branches on demand, read back at the checkpoint
     # shown (never "the current state", which may have moved on by the time a branch opens).
@@ -370,7 +372,10 @@ def thread_detail(
         "runs_problem": results["runs"].problem,
         "graph_svg": graph_svg,
         "graph_problem": graph_problem,
-        "is_live": (deployment.pk, thread_id) in live,
+        "is_live": is_busy or (deployment.pk, thread_id) in live,
+        "is_busy": is_busy,
+        # Watching writes nothing upstream: read-only deployments may be watched too.
+        "may_watch": can(request.user, "operate", deployment) and deployment.enabled,
         "may_operate": may_operate,
         "error": (thread or {}).get("error") if thread else None,
         # Reversed once here rather than several times in each timeline row.

@@ -1,0 +1,50 @@
+"""F1 for a watched run: the relay worker following a run the console did not start is killed
+with SIGKILL mid-run; the reaper hands the run to a new worker, which rejoins the upstream
+stream after the last event stored. The log ends with every upstream event once, in order, and
+the upstream run is never touched."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from apps.runs.models import Run, Status
+from apps.runs.tasks import reap_expired_leases
+from tests.fixtures.watching import (
+    assert_contiguous,
+    start_directly,
+    stored_log,
+    upstream_log,
+    wait_for,
+    watch,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_a_watching_relay_killed_mid_run_is_replaced_and_the_log_has_no_gap_or_duplicate(
+    oscar, deployment_a, graph_client, start_relay_worker
+):
+    first = start_relay_worker()
+    thread_id, upstream_id = start_directly(graph_client, chunks=200, rate=40)
+    operator = Client()
+    operator.force_login(oscar)
+    run = watch(operator, deployment_a, thread_id)
+    wait_for(lambda: Run.objects.get(pk=run.pk).last_seq >= 30, "the relay to store events")
+    first.kill()  # SIGKILL, mid-run
+    assert Run.objects.get(pk=run.pk).is_active
+    start_relay_worker()
+
+    def taken_over() -> bool:
+        reap_expired_leases()  # what beat does every few seconds
+        return Run.objects.get(pk=run.pk).claims >= 2
+
+    wait_for(taken_over, "the reaper to hand the run to the new worker", 60)
+    wait_for(lambda: not Run.objects.get(pk=run.pk).is_active, "the watched run to finish", 120)
+
+    run.refresh_from_db()
+    assert run.status == Status.SUCCEEDED, run.error
+    assert run.claims == 2
+    assert_contiguous(run)
+    assert stored_log(run) == upstream_log(graph_client, thread_id, upstream_id)
+    assert graph_client.get_run(thread_id, upstream_id)["status"] == "success"

@@ -131,6 +131,7 @@ def test_the_poll_schedule_follows_what_the_deployment_does(
     )
     state = PollState.objects.get(pk=deployment_a.pk)
     assert state.interval == PACE.fast
+    assert state.last_polled_at is not None
     assert state.next_poll_at == state.last_polled_at + timedelta(seconds=PACE.fast)
 
     # Long after the change, with nothing new: each poll waits twice as long as the last.
@@ -162,7 +163,8 @@ def test_two_pollers_cannot_hold_one_deployments_lease_at_once(
         lease_expires_at=timezone.now() - timedelta(seconds=1)
     )
     second = claim(deployment_a.pk)
-    assert second is not None and second != first
+    assert second is not None
+    assert second != first
     assert poll_deployment(deployment_a.pk, first, pace=PACE).skipped
     assert PollState.objects.get(pk=deployment_a.pk).lease_owner == second
 
@@ -195,7 +197,8 @@ def test_a_deployment_answering_errors_is_backed_off_and_reported(
     first = poll_now(broken.pk, pace=PACE)
     second = poll_now(broken.pk, pace=PACE)
 
-    assert not first.ok and not second.ok
+    assert not first.ok
+    assert not second.ok
     assert (first.interval, second.interval) == (2 * PACE.fast, 4 * PACE.fast)
     state = PollState.objects.get(pk=broken.pk)
     assert state.failures == 2

@@ -277,8 +277,8 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     # than one interval is stale: the next one does its work.
     "threads-poll-due": {
         "task": "threads.poll_due",
-        "schedule": env_int("THREADS_POLL_TICK_MS", 500, minimum=100) / 1000,
-        "options": {"expires": env_int("THREADS_POLL_TICK_MS", 500, minimum=100) / 1000},
+        "schedule": env_int("THREADS_POLL_TICK_MS", 250, minimum=100) / 1000,
+        "options": {"expires": env_int("THREADS_POLL_TICK_MS", 250, minimum=100) / 1000},
     },
     # Team workflow (apps.workflow): announce new inbox items, apply timeouts' default actions.
     "workflow-notify-new-items": {

@@ -247,7 +247,8 @@ def poll_deployment(deployment_id: int, owner: str, *, pace: Pace | None = None)
         report.skipped = "Another poller holds this deployment."
         return report
     deployment = state.deployment
-    now = timezone.now()
+    # The schedule counts from the start of this poll, so a slow answer does not stretch it.
+    started = now = timezone.now()
     if not deployment.enabled:
         report.skipped = "The deployment is disabled."
         _release(deployment_id, owner, next_poll_at=now + timedelta(seconds=pace.slow))
@@ -290,9 +291,9 @@ def poll_deployment(deployment_id: int, owner: str, *, pace: Pace | None = None)
             owner,
             failures=failures,
             last_error=report.error,
-            last_polled_at=timezone.now(),
+            last_polled_at=started,
             interval=report.interval,
-            next_poll_at=timezone.now() + timedelta(seconds=report.interval),
+            next_poll_at=started + timedelta(seconds=report.interval),
         )
         return report
     now = timezone.now()
@@ -319,9 +320,9 @@ def poll_deployment(deployment_id: int, owner: str, *, pace: Pace | None = None)
         cursor=new_cursor,
         cursor_ids=sorted(new_ids),
         interval=report.interval,
-        next_poll_at=now + timedelta(seconds=report.interval),
+        next_poll_at=started + timedelta(seconds=report.interval),
         last_change_at=last_change,
-        last_polled_at=now,
+        last_polled_at=started,
         last_ok_at=now,
         failures=0,
         last_error="",

@@ -2,7 +2,8 @@
 
     python -m bench [--quick] [--only runs,sdk] [--report-only]
 
-Runs each ``bench/*_bench.py`` (``python -m bench.<name>``) one after the other, never at once:
+Runs each ``bench/*_bench.py`` (``python -m bench.<name>``: runs, sdk, threads, guard, and
+freshness for B9) one after the other, never at once:
 they each start the processes they measure, and on a 2-core machine two of them side by side
 would measure each other. A module that fails does not stop the others; its exit code is in the
 report. Then collects ``bench/results/*.json`` into ``bench/results.json`` and writes

@@ -334,9 +334,37 @@ def b7(name: str, data: dict[str, Any]) -> Iterator[Goal]:
         )
 
 
+def b9(freshness: dict[str, Any]) -> Iterator[Goal]:
+    found = _get(freshness, "B9")
+    p95 = _num(_get(found, "latency_s", "p95"))
+    p50 = _num(_get(found, "latency_s", "p50"))
+    what = "interrupt of a run started on the deployment → its row live in an open inbox page"
+    if p95 is None or p50 is None:
+        yield _missing("B9", what, "p95 ≤ 2 s", "freshness.json has no B9")
+        return
+    missed = int(_get(found, "missed") or 0)
+    rate = _num(_get(found, "requests_per_second_per_deployment", "mean"))
+    peak = _num(_get(found, "requests_per_second_per_deployment", "max"))
+    met = p95 <= 2.0 and missed == 0
+    yield Goal(
+        "B9",
+        what,
+        f"p50 {p50:.2f} s, p95 {p95:.2f} s ({_get(found, 'samples')} samples, {missed} missed)",
+        f"{_get(found, 'deployments')} deployments × {_get(found, 'threads_per_deployment')} "
+        f"threads indexed; the console sent each {_fmt(rate)} requests/s (max {_fmt(peak)})",
+        f"{p95:.2f} s p95",
+        "p95 ≤ 2 s",
+        met,
+        ""
+        if met
+        else f"short by {max(0.0, p95 - 2.0):.2f} s" + (f", {missed} missed" if missed else ""),
+    )
+
+
 def goals(results: dict[str, dict[str, Any]]) -> list[Goal]:
     runs, sdk = results.get("runs", {}), results.get("sdk", {})
     rows = [*b1(runs), *b2(sdk), *b3(sdk), *b4(runs), *b5(runs), *b6(runs), *cpu(runs)]
+    rows += list(b9(results.get("freshness", {})))
     b7_rows = [row for name, data in sorted(results.items()) for row in b7(name, data)]
     rows += b7_rows or [
         _missing(
@@ -394,6 +422,7 @@ def _percentiles(results: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str
     add("B1 page − direct SDK", _get(runs, "B1", "page_minus_direct"))
     add("B6 Run → first event (ours)", _get(runs, "B6", "ours"))
     add("B6 runs.stream first event (SDK)", _get(runs, "B6", "langgraph_sdk"))
+    add("B9 interrupt → inbox page", _get(results.get("freshness", {}), "B9", "latency_ms"))
     for row in _get(runs, "B4") or []:
         add(f"B4 lag, {row.get('runs')} runs", row.get("lag"))
     for call, row in (_get(sdk, "round_trips") or {}).items():

@@ -266,10 +266,18 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         # A round that waited longer than the interval is stale: the next one does its work.
         "options": {"expires": float(env_int("RUNS_REAPER_INTERVAL", 5, minimum=1))},
     },
-    # Mirror every deployment's threads into the index (apps.threads.tasks).
+    # Mirror every deployment's threads into the index (apps.threads.tasks): the slow safety net
+    # under the fast poller below, which catches what a poll cannot (deleted threads, bursts).
     "threads-sync-all": {
         "task": "threads.sync_all",
-        "schedule": float(env_int("THREADS_SYNC_INTERVAL", 60, minimum=5)),
+        "schedule": float(env_int("THREADS_SYNC_INTERVAL", 300, minimum=5)),
+    },
+    # Look for deployments whose poll is due (apps.threads.poller); a tick that waited longer
+    # than one interval is stale: the next one does its work.
+    "threads-poll-due": {
+        "task": "threads.poll_due",
+        "schedule": env_int("THREADS_POLL_TICK_MS", 250, minimum=100) / 1000,
+        "options": {"expires": env_int("THREADS_POLL_TICK_MS", 250, minimum=100) / 1000},
     },
     # Team workflow (apps.workflow): announce new inbox items, apply timeouts' default actions.
     "workflow-notify-new-items": {
@@ -281,6 +289,19 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "schedule": float(env_int("WORKFLOW_TIMEOUTS_INTERVAL", 30, minimum=1)),
     },
 }
+
+# --- The thread index's fast poller (apps.threads.poller) -----------------------------------
+# Each deployment is polled every THREADS_POLL_FAST_MS while its threads are busy or something
+# changed in the last THREADS_POLL_FAST_WINDOW seconds, backing off (doubling) to
+# THREADS_POLL_SLOW_SECONDS when idle; every request to a deployment comes out of a budget of
+# THREADS_POLL_RATE a second (bursts of THREADS_POLL_BURST), shared by every worker.
+THREADS_POLL_FAST_MS = env_int("THREADS_POLL_FAST_MS", 1000, minimum=100)
+THREADS_POLL_SLOW_SECONDS = env_int("THREADS_POLL_SLOW_SECONDS", 30, minimum=1)
+THREADS_POLL_FAST_WINDOW = env_int("THREADS_POLL_FAST_WINDOW", 10, minimum=0)
+THREADS_POLL_RATE = env_int("THREADS_POLL_RATE", 5, minimum=1)
+THREADS_POLL_BURST = env_int("THREADS_POLL_BURST", 10, minimum=1)
+THREADS_POLL_LEASE_SECONDS = env_int("THREADS_POLL_LEASE_SECONDS", 30, minimum=5)
+# --- end of the thread index's fast poller ----------------------------------------------------
 
 # --- Run event log retention (apps.runs.retention; owner: the live-runs engineer) -------------
 # The event logs of runs that ended more than RUNS_EVENT_RETENTION_DAYS ago (0: never) are pruned

@@ -100,3 +100,35 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"sync of deployment {self.deployment_id}"
+
+
+class PollState(models.Model):
+    """Where the fast poller of one deployment stands, when it polls next, and who holds it.
+
+    ``cursor`` is the newest ``updated_at`` the poller has indexed; ``cursor_ids`` are the
+    threads it indexed at exactly that time, so a thread updated in the same microsecond as
+    another is not missed, and the ones already seen are not indexed again every cycle. The
+    lease (owner and expiry) makes one poller per deployment across every worker; it lapses by
+    itself when a worker dies mid-poll.
+    """
+
+    deployment = models.OneToOneField(
+        Deployment, models.CASCADE, primary_key=True, related_name="thread_poll"
+    )
+    cursor = models.DateTimeField(null=True, blank=True)
+    cursor_ids = models.JSONField(default=list, blank=True)
+    interval = models.FloatField(default=1.0)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    last_change_at = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=100, blank=True, default="")
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        indexes = [models.Index(fields=["next_poll_at"], name="threads_poll_due")]
+
+    def __str__(self) -> str:
+        return f"poller of deployment {self.deployment_id}"

@@ -114,8 +114,8 @@ def claim_from_list(j: Journey, item: Paused) -> None:
     """The Claim button in the item's "Held by" cell claims it in place."""
     cell = f"#claim-cell-{item.row.pk}"
     j.page.click(f"{cell} button[type=submit]")
-    j.page.wait_for_selector(f"{cell} >> text=Release")
-    assert "You" in j.page.inner_text(cell)
+    # Waited for, not read once: the list refetches itself on the socket's messages meanwhile.
+    j.page.wait_for_selector(f"{cell}:has-text('Release'):has-text('You')")
     j.check("claimed from the inbox list")
 
 
@@ -150,10 +150,19 @@ def open_metrics(j: Journey) -> None:
     j.check("inbox metrics")
 
 
-def decide_by_keyboard(j: Journey, item: Paused) -> None:
-    """On the inbox list: j / k to the item, ``a`` opens it with accept ticked, then submit."""
+def decide_by_keyboard(j: Journey, item: Paused, waiting: list[Paused]) -> None:
+    """On the inbox list: j / k to the item, ``a`` opens it with accept ticked, then submit.
+    ``waiting`` are the items still waiting: the keys count rows, so they are pressed once the
+    list shows exactly those (a bulk decision just made leaves the list by a live update)."""
     j.page.goto("/inbox/")
-    j.page.wait_for_selector(f"#interrupt-{item.row.pk}")
+    expected = sorted(f"interrupt-{w.row.pk}" for w in waiting)
+    j.page.wait_for_function(
+        """expected => {
+          const ids = [...document.querySelectorAll('#inbox-results tr[data-row]')].map(r => r.id);
+          return JSON.stringify(ids.sort()) === JSON.stringify(expected);
+        }""",
+        arg=expected,
+    )
     rows = j.page.eval_on_selector_all("#inbox-results tr[data-row]", "rs => rs.map(r => r.id)")
     at = rows.index(f"interrupt-{item.row.pk}")
     assert at > 0, "the item should not be the first row, so that j and k both move"
@@ -295,7 +304,7 @@ def test_an_operators_day_fits_the_screen_and_passes_axe(
         graph_client,
         lambda: paused("refund_approval", {**REFUND, "customer": "Late"}),
     )
-    decide_by_keyboard(journey, late)  # the last of the three still waiting
+    decide_by_keyboard(journey, late, [five[1], five[3], late])  # the last of the three waiting
     for graph in DEMO_RUNS:
         start_run(journey, graph)
         if graph == "refund_approval":

@@ -359,8 +359,6 @@ def follow_pages(
     """Arrival times of every ``messages`` event on each run's page, all pages read by one
     asyncio thread. Acks go out as ``static/js/runs.js`` sends them: 50 ms after the first
     event not yet acknowledged."""
-    import asyncio
-
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 

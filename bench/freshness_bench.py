@@ -26,6 +26,7 @@ import os
 import statistics
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +100,22 @@ def start_replay(stack: Stack, count: int, threads: int, churn: float) -> list[s
 
 
 def index_everything(deployments: list[Any]) -> int:
+    from django.utils import timezone
+
     from apps.threads.models import PollState, SyncState, ThreadIndex
     from apps.threads.services import sync_deployment
 
+    # The pollers wait until the index is complete: a poll before it would only ask for the
+    # same full sync again.
+    later = timezone.now() + timedelta(days=1)
+    for deployment in deployments:
+        PollState.objects.update_or_create(deployment=deployment, defaults={"next_poll_at": later})
     for deployment in deployments:
         while not sync_deployment(deployment.pk, page_size=1000, max_pages=20).complete:
             pass
+    for deployment in deployments:
         high = SyncState.objects.get(deployment=deployment).high_water
-        PollState.objects.update_or_create(deployment=deployment, defaults={"cursor": high})
+        PollState.objects.filter(deployment=deployment).update(cursor=high, next_poll_at=None)
     return ThreadIndex.objects.filter(deployment__in=deployments).count()
 
 

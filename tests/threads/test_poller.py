@@ -66,14 +66,39 @@ class _Broken(BaseHTTPRequestHandler):
         return
 
 
-@pytest.fixture
-def broken_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+class _Quiet(BaseHTTPRequestHandler):
+    """A deployment with no threads at all."""
+
+    def do_POST(self) -> None:
+        body = b"[]"
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        return
+
+
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def broken_url() -> Iterator[str]:
+    yield from _serve(_Broken)
+
+
+@pytest.fixture
+def quiet_url() -> Iterator[str]:
+    yield from _serve(_Quiet)
 
 
 def test_a_run_paused_directly_on_the_deployment_reaches_the_index_and_the_inbox(
@@ -119,7 +144,7 @@ def test_polls_back_off_while_nothing_happens_and_speed_up_on_a_change() -> None
     assert after(changed=False, busy=False, since_change=PACE.window) == PACE.slow
 
 
-def test_the_poll_schedule_follows_what_the_deployment_does(
+def test_a_change_on_the_deployment_makes_the_next_poll_fast(
     deployment_a: Deployment, graph_client: SyncClient
 ) -> None:
     _caught_up(deployment_a)
@@ -134,17 +159,21 @@ def test_the_poll_schedule_follows_what_the_deployment_does(
     assert state.last_polled_at is not None
     assert state.next_poll_at == state.last_polled_at + timedelta(seconds=PACE.fast)
 
-    # Long after the change, with nothing new: each poll waits twice as long as the last.
-    PollState.objects.filter(pk=deployment_a.pk).update(
-        last_change_at=timezone.now() - timedelta(seconds=PACE.window + 1)
-    )
+
+def test_polls_of_a_deployment_where_nothing_happens_wait_longer_each_time(
+    deployment_a: Deployment, quiet_url: str
+) -> None:
+    quiet = Deployment.objects.create(team=deployment_a.team, name="quiet", url=quiet_url)
+    PollState.objects.create(deployment=quiet, interval=PACE.fast)
     intervals = []
-    for _ in range(3):
-        report = poll_now(deployment_a.pk, pace=PACE)
-        if not report.skipped:
-            intervals.append(report.interval)
-    assert intervals == [1.0, 2.0, 4.0][: len(intervals)]
-    assert intervals
+    for _ in range(5):
+        report = poll_now(quiet.pk, pace=PACE)
+        assert report.ok
+        state = PollState.objects.get(pk=quiet.pk)
+        assert state.last_polled_at is not None
+        assert state.next_poll_at == state.last_polled_at + timedelta(seconds=state.interval)
+        intervals.append(report.interval)
+    assert intervals == [1.0, 2.0, 4.0, 8.0, 8.0]
 
 
 def test_two_pollers_cannot_hold_one_deployments_lease_at_once(
@@ -171,16 +200,16 @@ def test_two_pollers_cannot_hold_one_deployments_lease_at_once(
 
 def test_the_token_bucket_bounds_the_requests_across_callers() -> None:
     bucket = Bucket(key=f"test:pace:{uuid.uuid4().hex}", rate=20.0, burst=5.0)
+    started = time.monotonic()
     assert [bucket.take() for _ in range(6)] == [True] * 5 + [False]
 
-    started = time.monotonic()
-    granted = 0
+    granted = 5
     while time.monotonic() - started < 1.0:
         granted += bucket.take()
     elapsed = time.monotonic() - started
-    # Empty at the start, so at most what refilled meanwhile, plus one token of rounding.
-    assert granted <= 20.0 * elapsed + 1
-    assert granted > 0
+    # A full bucket at the start, and what refilled meanwhile: never more.
+    assert granted <= 5 + 20.0 * elapsed
+    assert granted > 5
 
     # Requests already sent are charged into debt: nothing more until the debt is refilled.
     fresh = Bucket(key=f"test:pace:{uuid.uuid4().hex}", rate=20.0, burst=5.0)

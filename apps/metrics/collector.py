@@ -32,7 +32,7 @@ from apps.inbox.models import Decision, Interrupt
 from apps.inbox.models import Status as InterruptStatus
 from apps.runs.events import broadcast_counter_key
 from apps.runs.models import Run, Status
-from apps.threads.models import SyncState
+from apps.threads.models import PollState, SyncState
 
 REDIS_TIMEOUT = 2.0
 
@@ -172,3 +172,14 @@ class ConsoleCollector(Collector):
         ):
             failing.add_metric([str(deployment_id), name], 1.0 if error else 0.0)
         yield failing
+        polling = GaugeMetricFamily(
+            "switchboard_deployment_poll_failures",
+            "Polls of the deployment's newest threads that failed in a row (0 when the last one "
+            "answered).",
+            labels=["deployment_id", "deployment"],
+        )
+        for deployment_id, name, failures in PollState.objects.values_list(
+            "deployment_id", "deployment__name", "failures"
+        ):
+            polling.add_metric([str(deployment_id), name], float(failures))
+        yield polling

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from apps.threads.models import SyncState, ThreadIndex
+from apps.threads.models import PollState, SyncState, ThreadIndex
 from dashboard.admin_views import ViewOnlyAdmin
 
 
@@ -25,3 +25,10 @@ class ThreadIndexAdmin(ViewOnlyAdmin):
 @admin.register(SyncState)
 class SyncStateAdmin(ViewOnlyAdmin):
     list_display = ["deployment", "high_water", "last_ok_at", "last_finished_at", "last_error"]
+
+
+@admin.register(PollState)
+class PollStateAdmin(ViewOnlyAdmin):
+    """Written by the poller alone: an edit would fight its lease and cursor."""
+
+    list_display = ["deployment", "cursor", "next_poll_at", "interval", "failures", "last_error"]

@@ -22,6 +22,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from apps.deployments.models import Deployment
 from apps.runs.models import Run
 from apps.runs.retention import prune_event_logs
+from apps.threads.models import PollState
 from tests.fixtures.inbox import REFUND, Paused
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import PageReader, Process, start_chatty
@@ -141,3 +142,25 @@ def test_events_stored_stay_counted_after_retention_prunes_their_logs(
     assert stored() == 7
     assert prune_event_logs(timedelta(days=30)) == 7
     assert stored() == 7
+
+
+def test_a_deployment_whose_polls_fail_is_counted_until_one_answers(
+    superuser: User, deployment_a: Deployment
+):
+    state = PollState.objects.create(deployment=deployment_a, failures=3, last_error="HTTP 502")
+    client = Client()
+    client.force_login(superuser)
+
+    def failures() -> float | None:
+        text = client.get("/metrics").content.decode()
+        samples = {
+            (sample.name, sample.labels.get("deployment")): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        return samples.get(("switchboard_deployment_poll_failures", deployment_a.name))
+
+    assert failures() == 3
+    state.failures, state.last_error = 0, ""
+    state.save()
+    assert failures() == 0

@@ -73,7 +73,11 @@ _CHECKPOINT_CACHE_SIZE = 256
 
 
 def _seg(value: str) -> str:
-    # Ids go into paths: quote everything so "../" or "?" can never change the route.
+    # Ids go into paths: quote everything so "/" or "?" can never change the route. Quoting
+    # leaves "." and ".." as they are, and httpx removes such dot segments ("/threads/../runs"
+    # is sent as "/runs"), so an id that is one is no id.
+    if value in {"", ".", ".."}:
+        raise InputError(f"{value!r} is not an id")
     return quote(value, safe="")
 
 

@@ -9,6 +9,10 @@ on. Then the launcher is killed with SIGKILL: nothing it started may outlive it.
 With ``SWITCHBOARD_SMOKE_IMAGE`` set (an image built from the Dockerfile), the same test runs the
 console from that image instead, on the host's network: ``SWITCHBOARD_SMOKE_ENGINE`` is the
 engine command (default ``podman``) and ``SWITCHBOARD_SMOKE_RUN_ARGS`` extra ``run`` options.
+Inside a container without CAP_SYS_RESOURCE (as on the CI machine), Debian's podman 4.3 runs
+images only with runc and limits it may set: build and run with ``podman --runtime runc`` and
+``--ulimit nofile=4096:4096 --ulimit nproc=4096:4096`` (crun refuses to set the rlimits, and
+refuses the host's hybrid cgroups).
 """
 
 from __future__ import annotations

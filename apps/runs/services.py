@@ -12,6 +12,7 @@ import uuid
 from typing import Any, Literal, TypeAlias
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from apps.gate.gate import Intent, Refused, pass_through, passing
 from apps.runs import lease, watching
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import ACTIVE_STATUSES, Kind, Origin, Run, Status
-from apps.runs.relay import cancel_upstream
+from apps.runs.relay import METADATA_KEY, cancel_upstream
 from apps.runs.tasks import relay_run
 
 RunKind: TypeAlias = Literal["input", "resume", "fork", "rerun"]
@@ -309,9 +310,11 @@ def _watch(
     if upstream is None:
         raise RunRefused("Nothing is running on this thread now.")
     upstream_run_id = str(upstream["run_id"])
-    live = Run.objects.filter(
-        deployment=deployment, upstream_run_id=upstream_run_id, status__in=ACTIVE_STATUSES
-    )
+    # The console's own run, when it started this one (its relay may not have stored the
+    # upstream id yet), is already relaying it.
+    own = (upstream.get("metadata") or {}).get(METADATA_KEY)
+    same = Q(upstream_run_id=upstream_run_id) | (Q(pk=own) if isinstance(own, int) else Q())
+    live = Run.objects.filter(same, deployment=deployment, status__in=ACTIVE_STATUSES)
     run = live.order_by("pk").first()
     joined = run is not None
     if run is None:

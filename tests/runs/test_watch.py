@@ -13,6 +13,7 @@ from apps.audit.models import AuditEntry
 from apps.runs.models import FollowFrom, Origin, Run, Status
 from tests.fixtures.watching import (
     assert_contiguous,
+    busy,
     start_directly,
     stored_log,
     upstream_ended,
@@ -20,7 +21,7 @@ from tests.fixtures.watching import (
     wait_for,
     watch,
 )
-from tests.fixtures.workers import PageReader
+from tests.fixtures.workers import PageReader, start_chatty
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -131,3 +132,13 @@ def test_a_watched_run_on_a_read_only_deployment_cannot_be_cancelled(
     assert run.status == Status.SUCCEEDED, run.error
     assert run.cancel_requested == ""
     assert graph_client.get_run(thread_id, upstream_id)["status"] == "success"
+
+
+def test_watching_a_run_the_console_started_opens_that_run(
+    oscar, deployment_a, graph_client, relay_worker
+):
+    started = start_chatty(oscar, deployment_a, chunks=150, rate=30)
+    wait_for(lambda: busy(graph_client, started.thread_id), "the deployment to report it busy")
+    assert watch(client_for(oscar), deployment_a, started.thread_id).pk == started.pk
+    assert not Run.objects.filter(origin=Origin.FOLLOW).exists()
+    wait_for(lambda: ended(started), "the run to finish", 120)

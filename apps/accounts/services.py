@@ -6,6 +6,7 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
@@ -294,6 +295,11 @@ def do_create_team(
     return team
 
 
+def check_may_create_accounts(actor: AbstractBaseUser) -> None:
+    if not getattr(actor, "is_superuser", False):
+        raise PermissionDenied("Only a superuser creates accounts.")
+
+
 def do_create_user(
     *,
     actor: AbstractBaseUser,
@@ -304,9 +310,12 @@ def do_create_user(
     role: Role,
     request: HttpRequest | None = None,
 ) -> Membership:
-    """A new account, member of ``team`` (which ``actor`` administers) with ``role``.
+    """A new account, member of ``team`` with ``role``. Only a superuser creates accounts: the
+    answer to a taken username tells whether anyone holds it, which is not a team admin's to
+    learn (a team admin invites instead, and the invitee picks the account).
 
-    A taken username is refused (the admin then invites that person instead)."""
+    A taken username is refused (the superuser then invites that person instead)."""
+    check_may_create_accounts(actor)
     username = _username(username)
     user_model = get_user_model()
     with transaction.atomic():

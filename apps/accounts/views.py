@@ -300,7 +300,9 @@ def remove_member(
 @login_required
 @sensitive_post_parameters("password")
 def create_user(request: AuthenticatedHttpRequest, team_slug: str) -> HttpResponse:
-    team = selectors.get_team_for(request.user, team_slug, "administer")
+    # A superuser creates accounts in any team; anyone else who may see the team is refused.
+    team = selectors.get_team_page_for(request.user, team_slug)
+    services.check_may_create_accounts(request.user)
     form = CreateUserForm(request.POST)
     if not form.is_valid():
         return _render_team(request, team, create_form=form, status=400)

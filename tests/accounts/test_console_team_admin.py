@@ -1,6 +1,7 @@
-"""Teams and people managed in the console: an admin creates a team, creates an account with a
-role in it, changes the role and deactivates the account, each change in the audit log; a
-superuser opens any team's page, with the Django admin a click away."""
+"""Teams and people managed in the console: an admin creates a team, a superuser creates an
+account with a role in it, the admin changes the role and deactivates the account, each change in
+the audit log; a team admin cannot learn whether a username is taken; a superuser opens any
+team's page, with the Django admin a click away."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ def test_an_admin_creates_a_team_a_user_changes_the_role_and_deactivates_them(cl
     created = AuditEntry.objects.get(action="team.create")
     assert created.actor == alice
     assert created.after == {"name": "Night shift", "slug": "night-shift", "admin": "alice"}
+    root = User.objects.create_superuser("root", "root@example.org", "password")
+    client.force_login(root)
 
     r = client.post(
         "/accounts/teams/night-shift/users/",
@@ -41,6 +44,7 @@ def test_an_admin_creates_a_team_a_user_changes_the_role_and_deactivates_them(cl
         "user": "nina",
         "role": "operator",
     }
+    assert AuditEntry.objects.get(action="user.create").actor == root
     assert client.login(username="nina", password=NEW_PASSWORD)
     client.force_login(alice)
 
@@ -64,8 +68,8 @@ def test_an_admin_creates_a_team_a_user_changes_the_role_and_deactivates_them(cl
     assert "deactivated" in page
 
 
-def test_a_taken_username_or_a_weak_password_is_refused_with_a_reason(client, alice, bob, team_a):
-    client.force_login(alice)
+def test_a_taken_username_or_a_weak_password_is_refused_with_a_reason(client, bob, team_a):
+    client.force_login(User.objects.create_superuser("root", "root@example.org", "password"))
 
     taken = client.post(
         "/accounts/teams/team-a/users/",
@@ -96,6 +100,28 @@ def test_an_admin_cannot_deactivate_a_member_of_a_team_they_do_not_run(
     assert "team you do not administer" in r.content.decode()
     charlie.refresh_from_db()
     assert charlie.is_active
+
+
+def test_a_team_admin_cannot_create_accounts_so_never_learns_whether_a_username_is_taken(
+    client, alice, bob, team_a
+):
+    client.force_login(alice)
+
+    answers = [
+        client.post(
+            "/accounts/teams/team-a/users/",
+            {"username": username, "password": NEW_PASSWORD, "role": "viewer"},
+        )
+        for username in ("bob", "nobody-has-this-name")
+    ]
+
+    assert [r.status_code for r in answers] == [403, 403]
+    for r in answers:
+        assert "cannot be used" not in r.content.decode()
+    assert not User.objects.filter(username="nobody-has-this-name").exists()
+    page = client.get("/accounts/teams/team-a/").content.decode()
+    assert "/users/" not in page
+    assert "A superuser creates the account" in page
 
 
 def test_an_operator_may_not_create_accounts_or_deactivate(client, oscar, bob, team_a):

@@ -3,8 +3,11 @@
 Aegra needs Python 3.12: its virtualenv is made once with that interpreter under the user's
 cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``, as pip keeps its own), in
 ``switchboard/aegra-<hash of aegra-requirements.txt>``, and reused by later runs and by other
-checkouts, fresh clones included (a file lock keeps two runs from building it at once). Each run gets its own PostgreSQL database, created before the
-server starts and dropped after it stops.
+checkouts, fresh clones included (a file lock keeps two runs from building it at once). Each run
+gets its own PostgreSQL database, created before the server starts and dropped after it stops.
+
+``prefetch()`` builds it in a background thread while the rest of the suite runs (the contract
+tests run last, tests/contract/conftest.py): a first build takes minutes of pip downloads.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.request import urlopen
@@ -24,7 +28,13 @@ from urllib.request import urlopen
 import psycopg
 from psycopg import sql
 
-from dashboard.embedded import free_port, resolved_config, stop, wait_until
+from dashboard.embedded import (
+    free_port,
+    resolved_config,
+    stop,
+    tied_to_this_process,
+    wait_until,
+)
 
 REQUIREMENTS = Path(__file__).with_name("aegra-requirements.txt")
 POSTGRES_URL = os.environ.get(
@@ -63,7 +73,13 @@ def venv() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not ready.exists():
             shutil.rmtree(home, ignore_errors=True)
-            subprocess.run([python312(), "-m", "venv", str(home)], check=True)
+            # Each child dies with the thread that started it: a prefetch cut short by the end
+            # of the session leaves no pip behind (and no .installed, so the next run rebuilds).
+            subprocess.run(
+                [python312(), "-m", "venv", str(home)],
+                check=True,
+                preexec_fn=tied_to_this_process(),
+            )
             subprocess.run(
                 [
                     str(home / "bin" / "pip"),
@@ -75,9 +91,22 @@ def venv() -> Path:
                 ],
                 check=True,
                 timeout=INSTALL_TIMEOUT,
+                preexec_fn=tied_to_this_process(),
             )
             ready.touch()
     return home
+
+
+def _build_quietly() -> None:
+    # A failed build is reported by the contract tests' own call to venv(), which tries again.
+    with contextlib.suppress(Exception):
+        venv()
+
+
+def prefetch() -> None:
+    """Start building the virtualenv in the background (nothing to do when it is cached);
+    ``venv()`` waits for it on the file lock."""
+    threading.Thread(target=_build_quietly, name="aegra-venv", daemon=True).start()
 
 
 @contextlib.contextmanager

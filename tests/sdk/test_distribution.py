@@ -1,17 +1,31 @@
 """The SDK as a user gets it: the wheel is built from pyproject.toml and switchboard/ alone,
 installed into a fresh virtualenv (no system site-packages, no Django, no source tree on
 sys.path), and the SDK's live tests run there from the installed wheel against the real
-`langgraph dev`."""
+`langgraph dev`.
+
+The wheel and its virtualenv are kept under the user's cache folder (``$XDG_CACHE_HOME`` or
+``~/.cache``), in ``switchboard/sdk-<fingerprint>``: the fingerprint covers everything the wheel
+is built from and installed with (pyproject.toml, README.md, switchboard/, the interpreter, the
+build backend, the test requirements), so a change to any of them builds a fresh pair, and an
+unchanged SDK is not rebuilt and reinstalled on every run. A file lock keeps two runs from
+building one at once; pairs unused for a week are removed when a new one is built.
+"""
 
 from __future__ import annotations
 
 import email
+import fcntl
+import hashlib
+import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,6 +45,8 @@ RUN_FROM_WHEEL_CONFTEST = '''\
 """The live SDK tests, run against the installed wheel."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,35 +75,100 @@ def _run(*argv: str | Path, cwd: Path, env: dict[str, str] | None = None, timeou
     )
 
 
+def _sources() -> list[Path]:
+    package = [
+        path
+        for path in (ROOT / "switchboard").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    ]
+    return sorted([ROOT / "pyproject.toml", ROOT / "README.md", *package])
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(sys.version.encode())
+    digest.update(importlib.metadata.version("setuptools").encode())
+    digest.update("\n".join(TEST_REQUIREMENTS).encode())
+    for path in _sources():
+        digest.update(str(path.relative_to(ROOT)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def cached() -> Path:
+    """This SDK's folder in the cache (marked used now, so no other run removes it)."""
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "switchboard"
+    home = cache / f"sdk-{_fingerprint()}"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "used").touch()
+    return home
+
+
+@contextmanager
+def _locked(home: Path) -> Iterator[None]:
+    """Held while something is built in ``home``; what is built is never changed after."""
+    with home.with_name(f"{home.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _remove_unused(keep: Path) -> None:
+    week_ago = time.time() - 7 * 24 * 3600
+    for other in keep.parent.glob("sdk-*"):
+        used = other / "used"
+        if other != keep and other.is_dir() and used.exists() and used.stat().st_mtime < week_ago:
+            shutil.rmtree(other, ignore_errors=True)
+            other.with_name(f"{other.name}.lock").unlink(missing_ok=True)
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture(scope="module")
+def wheel(cached: Path) -> Path:
     """Built from a copy holding only what the distribution is made of (building in the
     worktree would leave build/ and egg-info behind)."""
-    source = tmp_path_factory.mktemp("sdist")
-    shutil.copy(ROOT / "pyproject.toml", source)
-    shutil.copy(ROOT / "README.md", source)
-    shutil.copytree(
-        ROOT / "switchboard", source / "switchboard", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    out = tmp_path_factory.mktemp("wheel")
-    built = _run(
-        sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-        "-w", out, source, cwd=source,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
+    out = cached / "wheel"
+    with _locked(cached):
+        if not (out / ".built").exists():
+            _remove_unused(cached)
+            source = _fresh(cached / "source")
+            shutil.copy(ROOT / "pyproject.toml", source)
+            shutil.copy(ROOT / "README.md", source)
+            shutil.copytree(
+                ROOT / "switchboard",
+                source / "switchboard",
+                ignore=shutil.ignore_patterns("__pycache__"),
+            )
+            built = _run(
+                sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                "-w", _fresh(out), source, cwd=source,
+            )  # fmt: skip
+            assert built.returncode == 0, built.stderr
+            shutil.rmtree(source)
+            (out / ".built").touch()
     (found,) = out.glob("*.whl")
     return found
 
 
 @pytest.fixture(scope="module")
-def env_dir(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
-    home = tmp_path_factory.mktemp("venv") / "venv"
-    venv.EnvBuilder(with_pip=True, system_site_packages=False).create(home)
-    installed = _run(
-        home / "bin" / "pip", "install", "-q", "--disable-pip-version-check", wheel,
-        *TEST_REQUIREMENTS, cwd=home,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stderr
+def env_dir(cached: Path, wheel: Path) -> Path:
+    # Made where it stays: a virtualenv's scripts name its path and cannot be moved.
+    home = cached / "venv"
+    with _locked(cached):
+        if not (home / ".installed").exists():
+            shutil.rmtree(home, ignore_errors=True)
+            venv.EnvBuilder(with_pip=True, system_site_packages=False).create(home)
+            installed = _run(
+                home / "bin" / "pip", "install", "-q", "--disable-pip-version-check", wheel,
+                *TEST_REQUIREMENTS, cwd=home,
+            )  # fmt: skip
+            assert installed.returncode == 0, installed.stderr
+            (home / ".installed").touch()
     return home
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
@@ -209,6 +210,7 @@ def test_no_route_answers_500_to_anything(fuzz_world: dict[str, Any], graph_clie
         ]
         everywhere |= route_names[route.id]
     pool = sorted(everywhere)
+    clients = {user.pk: _logged_in(user) for user in users}
     # What the deployment looks like now: re-read after a request that was not refused (it may
     # legitimately have changed something), compared after one that was.
     now = [_deployment_snapshot(graph_client, p.thread_id)]
@@ -229,7 +231,7 @@ def test_no_route_answers_500_to_anything(fuzz_world: dict[str, Any], graph_clie
             for method in methods[route.id]
         ] + [("get", {name: value}) for name in sorted(filters[route.id]) for value in ONE_BY_ONE]
         try:
-            _fuzzer(client, urls[route.id], fields, sweep, users, graph_client, p.thread_id, now)()
+            _fuzzer(clients, urls[route.id], fields, sweep, users, graph_client, p.thread_id, now)()
         except (AssertionError, ExceptionGroup) as error:
             # Several failing examples of one route come as a group: one line each.
             found = error.exceptions if isinstance(error, ExceptionGroup) else [error]
@@ -237,8 +239,14 @@ def test_no_route_answers_500_to_anything(fuzz_world: dict[str, Any], graph_clie
     assert not failures, "\n".join(failures)
 
 
+def _logged_in(user: User) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
 def _fuzzer(
-    client: Client,
+    clients: dict[int, Client],
     url: str,
     fields: st.SearchStrategy[dict[str, str]],
     sweep: list[tuple[str, dict[str, str]]],
@@ -251,12 +259,16 @@ def _fuzzer(
     then random examples. ``now`` holds the deployment as last seen."""
 
     def request_once(method: str, who: User, data: dict[str, str]) -> None:
-        client.force_login(who)
+        # Each user is logged in once: the rollback below undoes whatever a request did to the
+        # session (a logout, a new key), and putting the cookie back resumes the same session.
+        client = clients[who.pk]
+        session = client.cookies[django_settings.SESSION_COOKIE_NAME].value
         with transaction.atomic():
             response = getattr(client, method)(url, data)
             # A streamed body (CSV, JSON exports) fails while it is read, not before.
             _body(response)
             transaction.set_rollback(True)
+        client.cookies[django_settings.SESSION_COOKIE_NAME] = session
         label = f"{who.username} {method.upper()} {url} {_short(data)}"
         assert response.status_code != 500, f"{label} answered 500"
         refused = 400 <= response.status_code < 500

@@ -38,16 +38,21 @@ class HeldRefetch:
         self.answered = threading.Event()
         self.route: Any = None
         self.response: Any = None
+        self.released = False
+        self.more_while_held = 0
         page.route(LIST_URL, self._handle)
 
     def _handle(self, route: Any, request: Any) -> None:
         # Runs in the Playwright thread, which must not block: the route is kept, not waited on.
-        if request.headers.get("hx-target") == "inbox-results" and self.route is None:
+        refetch = request.headers.get("hx-target") == "inbox-results"
+        if refetch and self.route is None:
             self.response = route.fetch()
             self.route = route
             self.answered.set()
-        else:
-            route.continue_()
+            return
+        if refetch and not self.released:
+            self.more_while_held += 1
+        route.continue_()
 
     def wait_until_answered(self) -> None:
         # The route handler runs only while the Playwright thread serves a call: poll through it.
@@ -57,6 +62,7 @@ class HeldRefetch:
             self.page.wait_for_timeout(50)
 
     def release(self) -> None:
+        self.released = True
         runner = object.__getattribute__(self.page, "_runner")
         Remote(runner, self.route).fulfill(response=self.response)
 
@@ -94,6 +100,7 @@ def test_interrupts_arriving_in_a_burst_while_the_list_fetches_all_appear(
     page.wait_for_function(
         "() => document.getElementById('inbox-count').textContent.trim() === '4'"
     )
+    assert held.more_while_held == 0  # messages during a fetch wait for it to end
     held.release()
 
     for item in (second, *burst):

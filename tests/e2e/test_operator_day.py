@@ -35,7 +35,13 @@ from switchboard import SyncClient
 from tests.fixtures.browser import DESKTOP, PHONE, Shots, layout_problems
 from tests.fixtures.inbox import REFUND, SUPPORT, Paused
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# A whole working day against the real graph server: its own bound, as the longest journeys.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(900),
+]
 
 RUN_TIMEOUT_MS = 60_000
 # What each demo graph is started with from the form, and how its run ends.

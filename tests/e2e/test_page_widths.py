@@ -41,7 +41,13 @@ from tests.fixtures.inbox import SUPPORT, Paused
 from tests.fixtures.runs import create_run
 from tests.fixtures.threads import DemoThreads
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# Every page at two widths with axe: minutes on a loaded 2-core machine, so its own bound.
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.timeout(900),
+]
 
 NAME = '<b>"Ops" & O\'Brien</b> **bold** `code` <script>alert(1)</script>'
 UNBROKEN = "W" * 2000

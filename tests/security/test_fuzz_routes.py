@@ -40,7 +40,8 @@ from tests.fixtures.cross_team import CrossTeam, Route, checked_routes, factory_
 from tests.fixtures.inbox import Paused
 from tests.fixtures.threads import index_row
 
-pytestmark = pytest.mark.django_db
+# Every route of the URLconf in one sweep: minutes on a loaded 2-core machine, so its own bound.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(900)]
 
 EXAMPLES_PER_ROUTE = 3
 LEGACY = [

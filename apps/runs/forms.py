@@ -182,6 +182,9 @@ class StartRunForm(forms.Form):
         choices=[(key, f"{key}: {text}") for key, text in MULTITASK_HELP.items()],
         widget=forms.RadioSelect,
         initial="reject",
+        # A server difference the SDK documents (stream_run): said where the choice is made.
+        help_text="Not every server refuses: Aegra 0.11 starts a rejected run beside the one in "
+        "flight.",
     )
     interrupt_before = forms.CharField(
         label="Pause before nodes", required=False, help_text="Comma-separated, or * for all."

@@ -36,6 +36,7 @@ def test_it_shows_the_form_prefilled_from_a_thread_link(client, oscar, deploymen
     body = response.content.decode()
     assert thread in body
     assert "Wait in line and start after" in body  # each strategy explains itself
+    assert "Aegra 0.11 starts a rejected run" in body  # and where a server differs, it says so
     assert 'name="stream_mode"' in body
 
 

@@ -88,7 +88,9 @@ def check_deployment(deployment: Deployment) -> Check:
     try:
         sync_client_for(deployment).with_options(max_retries=0).health(timeout=PROBE_TIMEOUT)
     except SwitchboardError as error:
-        return Check(name, False, without_credentials(f"{url} does not answer /ok: {error}"))
+        return Check(
+            name, False, without_credentials(f"{url} does not answer its health check: {error}")
+        )
     return Check(name, True, f"{url} answers")
 
 

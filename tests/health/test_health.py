@@ -102,7 +102,7 @@ def test_the_status_page_names_a_broken_deployment_without_its_credentials(clien
     )
     client.force_login(alice)
     page = client.get("/status/").content.decode()
-    assert "does not answer /ok" in page
+    assert "does not answer its health check" in page
     assert "hunter2" not in page
 
 

@@ -33,7 +33,7 @@ window.__texts = [];
 new MutationObserver(() => {
   const box = document.getElementById("messages");
   if (!box) return;
-  const texts = Array.from(box.querySelectorAll(".message .text"), (n) => n.textContent);
+  const texts = Array.from(box.querySelectorAll(".msg .msg-text"), (n) => n.textContent);
   window.__texts.push(texts.join("\\n"));
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
@@ -103,7 +103,7 @@ def test_an_operator_runs_decides_and_forks_and_a_viewer_cannot_decide(
     assert page.input_value("#id_thread_id") == indexed_thread
     _start_support_agent(page, with_input=True)
     shots.step(page, "run started")
-    page.locator("#messages .message", has_text="I'll refund 42.50 USD").wait_for(
+    page.locator("#messages .msg", has_text="I'll refund 42.50 USD").wait_for(
         timeout=RUN_TIMEOUT_MS
     )
     _wait_for_status(page, "Interrupted")
@@ -144,7 +144,7 @@ def test_an_operator_runs_decides_and_forks_and_a_viewer_cannot_decide(
 
     # 7. The run resumes live and completes, with the edited refund.
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
-    page.locator("#messages .message", has_text="Here is what happened.").wait_for(
+    page.locator("#messages .msg", has_text="Here is what happened.").wait_for(
         timeout=RUN_TIMEOUT_MS
     )
     _wait_for_status(page, "Succeeded")

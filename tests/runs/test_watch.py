@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.template.loader import render_to_string
 from django.test import Client
 
 from apps.audit.models import AuditEntry
@@ -62,7 +61,7 @@ def test_a_run_started_on_the_deployment_is_shown_busy_watched_live_and_logged_o
     assert stored_log(run) == upstream_log(graph_client, thread_id, upstream_id)
     assert graph_client.get_run(thread_id, upstream_id)["status"] == "success"
     assert AuditEntry.objects.filter(action="run.watch", target_id=str(run.pk)).count() == 1
-    note = render_to_string("runs/_follow_note.html", {"run": run})
+    note = client_for(oscar).get(f"/runs/{run.pk}/").content.decode()
     assert "following from its start" in note
 
 
@@ -96,7 +95,7 @@ def test_a_run_that_is_not_resumable_is_followed_from_now_and_says_so(
     wait_for(lambda: ended(run), "the watched run to finish", 120)
     assert run.status == Status.SUCCEEDED, run.error
     assert_contiguous(run)
-    note = render_to_string("runs/_follow_note.html", {"run": run})
+    note = client_for(oscar).get(f"/runs/{run.pk}/").content.decode()
     assert "following from now: earlier events are not shown" in note
 
 

@@ -131,6 +131,21 @@ def _message_op(message: Any, mode: Literal["append", "replace"]) -> MessageOp |
     }
 
 
+def as_logged(value: Any) -> Any:
+    """``value`` with every object's keys in the order the event log gives them back.
+
+    The log is PostgreSQL's ``jsonb``, which keeps an object's keys shortest first, then by their
+    bytes. A relay renders what the deployment sent and a reload renders what the log returns:
+    putting both in this one order is what makes a page followed live read exactly as the same
+    page reloaded (on any database)."""
+    if isinstance(value, dict):
+        ordered = sorted(value, key=lambda key: (len(key.encode()), key.encode()))
+        return {key: as_logged(value[key]) for key in ordered}
+    if isinstance(value, list):
+        return [as_logged(item) for item in value]
+    return value
+
+
 def present(event: str, data: Any) -> list[Op]:
     """The display operations for one event. Pure: used by the relay and by replays."""
     mode = event.split("|", 1)[0]
@@ -155,6 +170,8 @@ def present(event: str, data: Any) -> list[Op]:
         return ops
     if mode == "messages/metadata":
         return []
+    # Message text reads the same in any key order; what follows is shown as JSON.
+    data = as_logged(data)
     if mode == "updates":
         ops = []
         for node, update in data.items() if isinstance(data, dict) else []:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from django.template.loader import render_to_string
 
-from apps.runs.events import MAX_TEXT, event_payload
+from apps.runs.events import MAX_TEXT, event_payload, present
 from apps.runs.live import Entry, RunRenderer, count_frame, entry_item, message_item, message_text
+from apps.runs.models import RunEvent
 from apps.threads.presenters import MessageView
 from tests.fixtures.frames import parse_frame, pre_texts
 from tests.fixtures.runs import create_run
@@ -184,3 +185,18 @@ def test_the_fast_paths_print_what_the_page_templates_print(label: str):
     assert entry_item(entry) == render_to_string(template.format("entry"), {"entry": entry})
     count = {"seq": 7, "event": label or hostile, "oob": True}
     assert count_frame(7, label or hostile) == render_to_string(template.format("count"), count)
+
+
+def test_an_event_reads_the_same_live_and_from_the_log_whatever_order_its_keys_came_in(
+    deployment_a,
+):
+    # As a graph sends a message: longest keys first, nested objects too, two nodes at once.
+    sent = {
+        "review_step": {"messages": [{"content": "ok", "additional_kwargs": {}, "id": "m1"}]},
+        "tools": {"result": {"amount": 120, "currency_code": "USD", "id": 7}},
+    }
+    run = create_run(deployment_a, [("updates", sent), ("values", sent)])
+    logged = {row.seq: row.data for row in RunEvent.objects.filter(run=run)}
+
+    assert present("updates", sent) == present("updates", logged[1])
+    assert present("values", sent) == present("values", logged[2])

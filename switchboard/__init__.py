@@ -10,8 +10,8 @@ Errors form one tree rooted at ``SwitchboardError`` (see ``switchboard.errors``)
 from __future__ import annotations
 
 from switchboard import errors, types
+from switchboard._async import Client
 from switchboard._batch import BatchProgress, BatchResult
-from switchboard._client import Client
 from switchboard._entry import get_client, get_sync_client
 from switchboard._hitl import (
     InterruptAction,

@@ -31,7 +31,7 @@ from switchboard.errors import (
 )
 
 if TYPE_CHECKING:
-    from switchboard._client import Client, Timeout
+    from switchboard._client import ClientCore, Timeout
     from switchboard.types import Config
 
 T = TypeVar("T")
@@ -145,7 +145,7 @@ class _Item:
 
     def __init__(
         self,
-        client: Client,
+        client: ClientCore,
         index: int,
         value: Any,
         assistant: str,
@@ -243,7 +243,7 @@ class _Item:
 
 
 async def run_batch(
-    client: Client,
+    client: ClientCore,
     inputs: Iterable[Any],
     assistant: str | None,
     *,

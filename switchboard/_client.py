@@ -1,19 +1,20 @@
-"""``Client``: the async SDK. Everything the SDK does is written here once; ``SyncClient`` is a
-façade that runs these coroutines on a private loop thread."""
+"""``ClientCore``: the async SDK's calls. Everything the SDK does is written here once; ``Client``
+(``switchboard._async``) adds ``langgraph_sdk``'s namespaces over these calls, and ``SyncClient``
+is a façade that runs them on a private loop thread."""
 
 # ``timeout=`` parameters are per-call HTTP timeouts handed to httpx, not asyncio deadlines.
 
 from __future__ import annotations
 
 import collections
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeAlias, cast
+from typing import Any, Literal, Self, TypeAlias, cast
 from urllib.parse import quote
 
 import httpx
 
 from switchboard import _json
+from switchboard._batch import BatchProgress, BatchResult, run_batch
 from switchboard._compat import accepts
 from switchboard._errors import run_failed
 from switchboard._hitl import _MISSING, InterruptRecord, ResumeComposer, interrupts_from_state
@@ -53,12 +54,6 @@ from switchboard.types import (
     ThreadStreamMode,
     UpdateStateResponse,
 )
-
-if TYPE_CHECKING:
-    from switchboard._batch import BatchProgress, BatchResult
-    from switchboard._crons import CronsNamespace
-    from switchboard._namespaces import AssistantsNamespace, RunsNamespace, ThreadsNamespace
-    from switchboard._store import StoreNamespace
 
 StreamModes: TypeAlias = StreamMode | StreamModeName | Sequence[StreamMode | StreamModeName]
 Strategy: TypeAlias = MultitaskStrategy | MultitaskStrategyName
@@ -173,7 +168,7 @@ def _raise_run_error(result: Any, thread_id: str | None, run_id: str | None = No
     return result
 
 
-class Client:
+class ClientCore:
     """Async client for one LangGraph deployment.
 
     Args:
@@ -229,43 +224,12 @@ class Client:
             max_connections=max_connections,
             transport=transport,
         )
-        self._view_of: Client | None = None  # set on a with_options view: its owner
+        self._view_of: ClientCore | None = None  # set on a with_options view: its owner
         self._assistant_uuids: dict[str, str] = {}
         self._server: dict[str, str] = {}  # what this server turned out to offer
         self._checkpoints: collections.OrderedDict[tuple[str, str, bool], bytes] = (
             collections.OrderedDict()
         )
-
-    # The official client's layout: client.threads.create(...), client.runs.stream(...), ...
-    @functools.cached_property
-    def threads(self) -> ThreadsNamespace:
-        from switchboard._namespaces import ThreadsNamespace
-
-        return ThreadsNamespace(self)
-
-    @functools.cached_property
-    def runs(self) -> RunsNamespace:
-        from switchboard._namespaces import RunsNamespace
-
-        return RunsNamespace(self)
-
-    @functools.cached_property
-    def assistants(self) -> AssistantsNamespace:
-        from switchboard._namespaces import AssistantsNamespace
-
-        return AssistantsNamespace(self)
-
-    @functools.cached_property
-    def crons(self) -> CronsNamespace:
-        from switchboard._crons import CronsNamespace
-
-        return CronsNamespace(self)
-
-    @functools.cached_property
-    def store(self) -> StoreNamespace:
-        from switchboard._store import StoreNamespace
-
-        return StoreNamespace(self)
 
     @classmethod
     async def create(
@@ -1674,8 +1638,6 @@ class Client:
         at a time; returns one ``BatchResult`` per input, in input order. One failure never
         stops the batch; transient failures are retried without ever starting a second run
         for the same input (a lost response is recovered by joining the run that exists)."""
-        from switchboard._batch import run_batch
-
         return await run_batch(
             self,
             inputs,

@@ -27,7 +27,7 @@ from switchboard.errors import NotSupportedError
 from switchboard.types import All, Config, Durability, MultitaskStrategyName, SortOrder, ThreadRef
 
 if TYPE_CHECKING:
-    from switchboard._client import Client
+    from switchboard._client import ClientCore
 
 Cron = dict[str, Any]
 OnRunCompleted = Literal["delete", "keep"]
@@ -44,7 +44,7 @@ def _timezone(value: str | tzinfo | None) -> str | None:
 class CronsNamespace:
     """``client.crons``: create, update, search, count and delete crons."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: ClientCore) -> None:
         self._client = client
 
     def _body(

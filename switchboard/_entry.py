@@ -13,7 +13,7 @@ from typing import Any, Final
 
 import httpx
 
-from switchboard._client import Client
+from switchboard._async import Client
 from switchboard._sync import SyncClient
 
 DEFAULT_URL: Final = "http://localhost:8123"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypedDict, TypeVar, Unpack
 
 from switchboard._client import (
-    Client,
+    ClientCore,
     OnCompletion,
     QueryParams,
     Strategy,
@@ -45,11 +45,11 @@ T = TypeVar("T")
 
 
 class _Namespace:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: ClientCore) -> None:
         self._client = client
 
 
-def _alias(fn: Callable[Concatenate[Client, P], T]) -> Callable[Concatenate[_Namespace, P], T]:
+def _alias(fn: Callable[Concatenate[ClientCore, P], T]) -> Callable[Concatenate[_Namespace, P], T]:
     @functools.wraps(fn)
     def method(self: _Namespace, /, *args: P.args, **kwargs: P.kwargs) -> T:
         return fn(self._client, *args, **kwargs)
@@ -102,17 +102,17 @@ class WaitRunOptions(_CommonRunOptions, total=False):
 
 
 class ThreadsNamespace(_Namespace):
-    create = _alias(Client.create_thread)
-    get = _alias(Client.get_thread)
-    update = _alias(Client.update_thread_metadata)
-    delete = _alias(Client.delete_thread)
-    search = _alias(Client.search_threads)
-    count = _alias(Client.count_threads)
-    copy = _alias(Client.copy_thread)
-    get_state = _alias(Client.get_thread_state)
-    update_state = _alias(Client.update_thread_state)
-    join_stream = _alias(Client.join_thread_stream)
-    prune = _alias(Client.prune_threads)
+    create = _alias(ClientCore.create_thread)
+    get = _alias(ClientCore.get_thread)
+    update = _alias(ClientCore.update_thread_metadata)
+    delete = _alias(ClientCore.delete_thread)
+    search = _alias(ClientCore.search_threads)
+    count = _alias(ClientCore.count_threads)
+    copy = _alias(ClientCore.copy_thread)
+    get_state = _alias(ClientCore.get_thread_state)
+    update_state = _alias(ClientCore.update_thread_state)
+    join_stream = _alias(ClientCore.join_thread_stream)
+    prune = _alias(ClientCore.prune_threads)
 
     @accepts(thread_id="thread")
     async def get_history(
@@ -168,28 +168,28 @@ class RunsNamespace(_Namespace):
     ) -> Any:
         return await self._client.wait_run(thread, assistant_id=assistant_id, **options)
 
-    get = _alias(Client.get_run)
-    cancel = _alias(Client.cancel_run)
-    join = _alias(Client.join_run)
-    join_stream = _alias(Client.join_stream)
-    delete = _alias(Client.delete_run)
-    list = _alias(Client.list_runs)
-    create_batch = _alias(Client.create_runs)
-    cancel_many = _alias(Client.cancel_runs)
+    get = _alias(ClientCore.get_run)
+    cancel = _alias(ClientCore.cancel_run)
+    join = _alias(ClientCore.join_run)
+    join_stream = _alias(ClientCore.join_stream)
+    delete = _alias(ClientCore.delete_run)
+    list = _alias(ClientCore.list_runs)
+    create_batch = _alias(ClientCore.create_runs)
+    cancel_many = _alias(ClientCore.cancel_runs)
 
 
 class AssistantsNamespace(_Namespace):
-    search = _alias(Client.list_assistants)
-    count = _alias(Client.count_assistants)
-    get = _alias(Client.get_assistant)
-    get_graph = _alias(Client.get_graph)
-    get_schemas = _alias(Client.get_schemas)
-    get_subgraphs = _alias(Client.get_subgraphs)
-    create = _alias(Client.create_assistant)
-    update = _alias(Client.update_assistant)
-    delete = _alias(Client.delete_assistant)
-    get_versions = _alias(Client.get_assistant_versions)
-    set_latest = _alias(Client.set_latest_assistant_version)
+    search = _alias(ClientCore.list_assistants)
+    count = _alias(ClientCore.count_assistants)
+    get = _alias(ClientCore.get_assistant)
+    get_graph = _alias(ClientCore.get_graph)
+    get_schemas = _alias(ClientCore.get_schemas)
+    get_subgraphs = _alias(ClientCore.get_subgraphs)
+    create = _alias(ClientCore.create_assistant)
+    update = _alias(ClientCore.update_assistant)
+    delete = _alias(ClientCore.delete_assistant)
+    get_versions = _alias(ClientCore.get_assistant_versions)
+    set_latest = _alias(ClientCore.set_latest_assistant_version)
 
 
 __all__ = [

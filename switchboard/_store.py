@@ -18,7 +18,7 @@ from switchboard._client import QueryParams, Timeout, _compact, _merged
 from switchboard.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
-    from switchboard._client import Client
+    from switchboard._client import ClientCore
 
 Item = dict[str, Any]
 
@@ -37,7 +37,7 @@ def _namespace(namespace: Sequence[str]) -> list[str]:
 class StoreNamespace:
     """``client.store``: put, get, delete and search items; list namespaces."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: ClientCore) -> None:
         self._client = client
 
     async def put_item(

@@ -35,7 +35,7 @@ from typing import Any, Concatenate, ParamSpec, Self, TypeVar
 import httpx
 
 from switchboard import _json
-from switchboard._client import Client
+from switchboard._async import Client
 from switchboard._crons import CronsNamespace
 from switchboard._http import RunStream
 from switchboard._namespaces import AssistantsNamespace, RunsNamespace, ThreadsNamespace

@@ -580,13 +580,14 @@ def _cell(text: str) -> str:
 # These are findings from profiling the runs, kept next to the report that quotes them.
 WHY: dict[str, str] = {
     "B1": (
-        "p50 cannot get near ten pub/sub hops while the event log is written before the broadcast "
-        "(the design that lets any page replay what it missed): the relay's SDK read, one "
-        "PostgreSQL statement per batch (about 1 ms with the commit not waiting for the WAL "
-        "flush), the channel layer's PUBLISH, Daphne and the websocket each cost more than one "
-        "hop. Already done: the pub/sub channel layer (bounded per channel) instead of the core "
-        "layer, whose four Redis round trips per received message alone cost 1.9 ms; access "
-        "re-checks run beside the stream instead of in front of it."
+        "The floor is what any console that logs before it broadcasts must pay: one INSERT, one "
+        "PUBLISH, one websocket frame. Over it, the console pays the relay's read through the "
+        "SDK (a hand-off from the SDK's loop thread to the Celery pool thread), the group "
+        "commit's fenced UPDATE of the run beside the INSERT, the channel layer's framing, "
+        "Daphne's dispatch to the consumer and the frame's render. Already done: the pub/sub "
+        "channel layer (bounded per channel), one statement per batch with the commit not "
+        "waiting for the WAL flush, access re-checks beside the stream, each frame rendered once "
+        "per process."
     ),
     "B2": (
         "Decoding costs about 1.9 µs of SSE parsing plus 1.8 µs of orjson per event in both of our "
@@ -618,6 +619,17 @@ WHY: dict[str, str] = {
         "hand-offs and the GIL: a relay is a Celery pool thread fed by the SDK's loop thread, "
         "five or six context switches per event. Next: relays as tasks on one event loop per "
         "worker process, with the SDK's async client."
+    ),
+    "CPU": (
+        "Per delivered event the console reads the stream as the peer does, then stores, "
+        "broadcasts, renders and delivers it, in four processes. The relays are Celery pool "
+        "threads fed by the SDK's loop thread, a thread hand-off per read; PostgreSQL's share is "
+        "the fenced UPDATE and the INSERT of each batch; Daphne runs each consumer's receive and "
+        "send through asgiref. Next, largest first: relays as asyncio tasks on one loop per "
+        "worker (no hand-off: an earlier try of it took the relays from 1.30 to 0.82 ms per "
+        "event), a batch's UPDATE that leaves the lease alone so PostgreSQL can update in place, "
+        "and dropping the event table's second index on run_id (the unique run, seq index "
+        "serves it)."
     ),
 }
 

@@ -32,9 +32,10 @@ def _final_state(graph_client: SyncClient, thread_id: str) -> dict[str, Any]:
     assert Run.objects.filter(thread_id=thread_id).exists()
     deadline = time.monotonic() + RUN_TIMEOUT_S
     while time.monotonic() < deadline:
-        thread = graph_client.get_thread(thread_id)
         runs = graph_client.list_runs(thread_id)
-        if len(runs) > 1 and thread["status"] != "busy":
+        # A resume run still pending leaves the thread "interrupted", not "busy": wait for the
+        # run itself to end, not for the thread to look idle.
+        if len(runs) > 1 and all(run["status"] not in ("pending", "running") for run in runs):
             return dict(graph_client.get_thread_state(thread_id))
         time.sleep(0.2)
     raise AssertionError(f"the resume of {thread_id} did not finish in {RUN_TIMEOUT_S}s")

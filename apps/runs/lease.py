@@ -9,19 +9,27 @@ unique (run, seq) constraint this gives one gap-free log per run, whoever relays
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -269,26 +277,28 @@ def _append_portable(wanted: list[Append], now: Any) -> dict[tuple[int, str], in
 
 
 class GroupCommit:
-    """Appends from every relay thread of a process, committed together (group commit).
+    """Appends from every relay of a process, committed together (group commit).
 
-    A relay that finds no write in progress leads: it takes every append queued so far, stores
-    them all with ``append_many`` on its own connection, hands each relay its result, and passes
-    the lead to the first append queued meanwhile. One transaction then carries as many relays'
-    events as arrived during the previous one, so the database's cost per event falls as the
-    load rises, instead of one transaction per event and relay.
+    The relays are coroutines on the process's relay loop (``apps.runs.relay_loop``), and the
+    database is not asyncio (the ORM and its connection pool are per thread), so one writer
+    thread does every write. An append that finds the writer idle sends it what is queued; the
+    appends queued meanwhile go together in its next statement. One transaction then carries as
+    many relays' events as arrived during the previous one, and the loop hands work to another
+    thread once per transaction, not once per event.
     """
 
     def __init__(
         self, after: Callable[[list[tuple[Append, list[Stored]]]], None] | None = None
     ) -> None:
-        # ``after`` runs on the leader once a batch is committed, before the relays of the batch
-        # are woken, with what each stored: what every relay would do next, done once.
+        # ``after`` runs on the writer once a batch is committed, before the relays of the batch
+        # resume, with what each stored: what every relay would do next, done once.
         self._after = after
-        self._lock = threading.Lock()
-        self._queue: list[_Pending] = []
-        self._leading = False
+        self._queue: list[tuple[Append, asyncio.Future[list[Stored] | None]]] = []
+        self._writing: asyncio.Task[None] | None = None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pid = 0
 
-    def append(
+    async def append(
         self,
         run_id: int,
         owner: str,
@@ -297,65 +307,68 @@ class GroupCommit:
         upstream_run_id: str | None = None,
     ) -> list[Stored] | None:
         """``append``, sharing its transaction with the other relays writing at the moment."""
-        mine = _Pending(Append(run_id, owner, items, upstream_run_id))
-        # Only the leader writes: a relay waiting for its turn must not sit on a pooled
-        # connection the leader may need.
-        release_connection()
-        with self._lock:
-            self._queue.append(mine)
-            lead = not self._leading
-            self._leading = True
-        if not lead:
-            mine.ready.wait()
-        if not mine.done:
-            self._lead()
-        return mine.outcome()
+        loop = asyncio.get_running_loop()
+        mine: asyncio.Future[list[Stored] | None] = loop.create_future()
+        self._queue.append((Append(run_id, owner, items, upstream_run_id), mine))
+        if self._writing is None:
+            self._writing = loop.create_task(self._write_queued())
+        return await mine
 
-    def _lead(self) -> None:
-        with self._lock:
-            batch, self._queue = self._queue, []
+    async def _write_queued(self) -> None:
+        loop = asyncio.get_running_loop()
+        writer = self._executor()
         try:
-            results = append_many([pending.request for pending in batch])
-            release_connection()
-        except BaseException as error:  # every relay of the batch sees its write fail
-            for pending in batch:
-                pending.error = error
-        else:
-            for pending, result in zip(batch, results, strict=True):
-                pending.result = result
-            if self._after is not None:
-                stored = zip(batch, results, strict=True)
-                self._after([(pending.request, result) for pending, result in stored if result])
+            while self._queue:
+                while self._queue:
+                    batch, self._queue = self._queue, []
+                    await self._write(loop, writer, batch)
+                # Idle: the writer must not sit on a pooled connection until the next event.
+                await loop.run_in_executor(writer, release_connection)
         finally:
-            with self._lock:
-                for pending in batch:
-                    pending.done = True
-                    pending.ready.set()
-                if self._queue:
-                    self._queue[0].ready.set()  # not done: it leads next
-                else:
-                    self._leading = False
+            self._writing = None
 
+    async def _write(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        writer: ThreadPoolExecutor,
+        batch: list[tuple[Append, asyncio.Future[list[Stored] | None]]],
+    ) -> None:
+        try:
+            results = await loop.run_in_executor(
+                writer, self._store, [request for request, _ in batch]
+            )
+        except Exception as error:  # every relay of the batch sees its write fail
+            for _, waiting in batch:
+                if not waiting.done():
+                    waiting.set_exception(error)
+        else:
+            for (_, waiting), result in zip(batch, results, strict=True):
+                if not waiting.done():
+                    waiting.set_result(result)
 
-class _Pending:
-    __slots__ = ("done", "error", "ready", "request", "result")
+    def _store(self, appends: list[Append]) -> list[list[Stored] | None]:
+        try:
+            results = append_many(appends)
+        except (OperationalError, InterfaceError):
+            # The database went away: drop the dead connection so that the next write, once
+            # the relays have rejoined, opens a new one.
+            connection.close()
+            raise
+        if self._after is not None:
+            stored = zip(appends, results, strict=True)
+            self._after([(request, result) for request, result in stored if result])
+        return results
 
-    def __init__(self, request: Append) -> None:
-        self.request = request
-        self.ready = threading.Event()
-        self.done = False
-        self.result: list[Stored] | None = None
-        self.error: BaseException | None = None
-
-    def outcome(self) -> list[Stored] | None:
-        if self.error is not None:
-            raise self.error
-        return self.result
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._writer is None or self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-writer")
+        return self._writer
 
 
 def release_connection() -> None:
-    """Give this thread's database connection back to the pool between batches: a relay spends
-    almost all its time waiting on the deployment, and must not hold a connection meanwhile."""
+    """Give this thread's database connection back to the pool: relays spend almost all their
+    time waiting on the deployment, and must not hold a connection meanwhile."""
     if getattr(connection, "pool", None) is not None and not connection.in_atomic_block:
         connection.close()
 

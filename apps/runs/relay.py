@@ -13,9 +13,10 @@ sends upstream is the one ``do_cancel_run`` flagged, through the gate too. The s
    id stored.
 3. Per batch of events (what one network read brought): store them with the next sequence
    numbers, fenced by the lease, then broadcast them as one group message. The relays of a
-   process share both (``lease.GroupCommit``): whichever leads stores every relay's batch in one
-   statement, then broadcasts them all in one Redis round trip. A relay that lost its lease
-   stores nothing and stops; one that cannot broadcast (Redis away) goes on storing.
+   process follow their runs as coroutines on one event loop (``apps.runs.relay_loop``) and
+   share both (``lease.GroupCommit``): its writer stores every relay's batch in one statement,
+   then broadcasts them all in one Redis round trip. A relay that lost its lease stores nothing
+   and stops; one that cannot broadcast (Redis away) goes on storing.
 4. At the end, finalise exactly once (a conditional UPDATE again) with the ``switchboard/end``
    event, and update the thread index.
 
@@ -27,12 +28,13 @@ of that group it already has.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -43,9 +45,11 @@ from apps.deployments.clients import sync_client_for
 from apps.runs import lease, watching
 from apps.runs.events import RunEventPayload, RunEvents, event_payload
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
+from apps.runs.relay_loop import relay_loop
 from apps.threads.models import ThreadIndex
 from apps.threads.services import mark_thread, upsert_thread
 from apps.threads.signals import threads_seen
+from switchboard import Client, RunStream
 from switchboard.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -54,9 +58,10 @@ from switchboard.errors import (
     ServerError,
     SwitchboardError,
 )
-from switchboard.types import RunCreated, StreamPart
+from switchboard.types import MultitaskStrategy, RunCreated, StreamPart
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TRANSIENT = (APIConnectionError, APITimeoutError, ServerError)
 BROADCAST_ERRORS = (RedisError, OSError, TimeoutError)
@@ -120,34 +125,28 @@ class _Follow:
 
     # -- storing and broadcasting ------------------------------------------------------------
 
-    def store(self, parts: list[StreamPart]) -> None:
+    async def store(self, parts: list[StreamPart]) -> None:
         if lease.keeper.lost(self.run.pk, self.owner):
             raise _LeaseLost
         items = [(part.event, part.data, part.id or "") for part in parts]
         announce = self.upstream_run_id if not self.upstream_saved else None
-        # Stored and broadcast by whichever relay leads the group commit (see _broadcast_stored).
-        stored = group_commit.append(self.run.pk, self.owner, items, upstream_run_id=announce)
+        # Stored and broadcast by the group commit's writer (see _broadcast_stored).
+        stored = await group_commit.append(self.run.pk, self.owner, items, upstream_run_id=announce)
         if stored is None:
             raise _LeaseLost
         if announce:
             self.upstream_saved = True
-            self.check_cancel()
-        lease.release_connection()
+            await _off_loop(self.check_cancel)
 
     def on_run_created(self, created: RunCreated) -> None:
-        # Called on the SDK's loop thread, where the ORM may not run: only note the id; the
-        # relay thread stores it with the first events.
+        # Only note the id: the relay stores it with the first events.
         self.upstream_run_id = created["run_id"]
 
     def check_cancel(self) -> None:
         # The upstream id was written first and the flag is read second (the cancel service
         # does the reverse): a cancel that raced with the run's creation is seen by one of us.
         action = Run.objects.filter(pk=self.run.pk).values_list("cancel_requested", flat=True)
-        if action.first():
-            self.cancel_upstream()
-
-    def cancel_upstream(self) -> None:
-        if not self.cancel_sent and self.upstream_run_id:
+        if action.first() and not self.cancel_sent:
             self.cancel_sent = True
             cancel_upstream(self.run.pk)
 
@@ -169,10 +168,10 @@ class _Follow:
         )
         return before or "0-0", last_id, tail
 
-    def find_upstream(self, client: Any) -> str:
+    async def find_upstream(self, client: Client) -> str:
         """The upstream run carrying our id in its metadata, if an earlier relay created one."""
         try:
-            runs = client.list_runs(self.run.thread_id, limit=20)
+            runs = await client.list_runs(self.run.thread_id, limit=20)
         except NotFoundError:
             return ""
         for upstream in runs:
@@ -180,17 +179,19 @@ class _Follow:
                 return str(upstream["run_id"])
         return ""
 
-    def open(self, client: Any) -> tuple[Any, str, int]:
+    async def open(self, client: Client) -> tuple[RunStream, str, int]:
         """The stream to follow, and the (upstream id, count) of replayed events to skip."""
         run = self.run
         if not self.upstream_run_id and run.claims > 1:
-            self.upstream_run_id = self.find_upstream(client)
+            self.upstream_run_id = await self.find_upstream(client)
             if self.upstream_run_id:
-                if not lease.set_upstream(run.pk, self.owner, self.upstream_run_id):
+                if not await _off_loop(
+                    lease.set_upstream, run.pk, self.owner, self.upstream_run_id
+                ):
                     raise _LeaseLost
                 self.upstream_saved = True
         if self.upstream_run_id:
-            resume_from, skip_id, skip = self.resume_point()
+            resume_from, skip_id, skip = await _off_loop(self.resume_point)
             # A followed run joins from where its log stops, or from now when not resumable.
             stream = client.join_stream(
                 run.thread_id,
@@ -205,7 +206,7 @@ class _Follow:
             input=run.input,
             command=run.command,
             stream_mode=run.stream_mode,
-            multitask_strategy=run.multitask_strategy,
+            multitask_strategy=MultitaskStrategy(run.multitask_strategy),
             checkpoint_id=run.checkpoint_id or None,
             interrupt_before=run.interrupt_before,
             interrupt_after=run.interrupt_after,
@@ -217,11 +218,11 @@ class _Follow:
         )
         return stream, "", 0
 
-    def follow_once(self, client: Any) -> None:
-        stream, skip_id, skip = self.open(client)
+    async def follow_once(self, client: Client) -> None:
+        stream, skip_id, skip = await self.open(client)
         overlap = _Overlap()
         try:
-            for batch in _batches(stream):
+            while batch := await stream.next_batch():
                 if skip:
                     kept = []
                     for part in batch:
@@ -233,16 +234,19 @@ class _Follow:
                     batch = kept
                 batch = [part for part in batch if not overlap.repeated(part)]
                 if batch:
-                    self.store(batch)
+                    await self.store(batch)
         except RunFailedError as failure:
             self.failed = failure
             body = failure.body if isinstance(failure.body, dict) else None
             data = body or {"error": failure.error_type or "Error", "message": failure.detail}
-            self.store([StreamPart("error", data, failure.event_id)])
+            await self.store([StreamPart("error", data, failure.event_id)])
         finally:
-            _close(stream)
+            try:
+                await stream.aclose()
+            except SwitchboardError:
+                log.debug("closing a stream failed", exc_info=True)
 
-    def outcome(self, client: Any) -> tuple[Status, str] | None:
+    async def outcome(self, client: Client) -> tuple[Status, str] | None:
         """The final status, or None when the upstream run is still going (rejoin)."""
         if self.failed is not None:
             kind = f"{self.failed.error_type}: " if self.failed.error_type else ""
@@ -250,7 +254,7 @@ class _Follow:
         if not self.upstream_run_id:
             return Status.FAILED, "The deployment did not start the run."
         try:
-            upstream = client.get_run(self.run.thread_id, self.upstream_run_id)
+            upstream = await client.get_run(self.run.thread_id, self.upstream_run_id)
         except NotFoundError:
             return Status.CANCELLED, "The run was rolled back on the deployment."
         status = upstream.get("status")
@@ -260,7 +264,7 @@ class _Follow:
             return Status.CANCELLED, ""
         if status in ("error", "timeout"):
             return Status.FAILED, f"The deployment reports the run as {status}."
-        thread = client.get_thread(self.run.thread_id)
+        thread = await client.get_thread(self.run.thread_id)
         if thread.get("status") == "interrupted":
             return Status.INTERRUPTED, ""
         return Status.SUCCEEDED, ""
@@ -290,24 +294,18 @@ class _Overlap:
         return False
 
 
-def _batches(stream: Any) -> Iterator[list[StreamPart]]:
-    """Events as they arrived together: whole batches when the stream offers them."""
-    next_batch: Callable[[], list[StreamPart]] | None = getattr(stream, "next_batch", None)
-    if next_batch is not None:
-        while batch := next_batch():
-            yield batch
-        return
-    for part in stream:
-        yield [part]
+async def _off_loop(function: Callable[..., T], *args: Any) -> T:
+    """Run a relay's occasional ORM work (rejoining, a cancel racing the run's creation) on a
+    thread of its own, and give that thread's database connection back after: the loop must not
+    wait on the database, and the ORM's connections are per thread."""
 
-
-def _close(stream: Any) -> None:
-    close = getattr(stream, "close", None)
-    if close is not None:
+    def call() -> T:
         try:
-            close()
-        except SwitchboardError:
-            log.debug("closing a stream failed", exc_info=True)
+            return function(*args)
+        finally:
+            connection.close()
+
+    return await asyncio.to_thread(call)
 
 
 def _backoff(attempt: int) -> float:
@@ -338,50 +336,71 @@ def relay(run_id: int) -> str:
 
 def _relay(run_id: int, owner: str) -> str:
     run = Run.objects.select_related("deployment").get(pk=run_id)
-    follow = _Follow(run, owner)
-    client = sync_client_for(run.deployment)
     _index_busy(run)
+    # Following is on the process's relay loop; this thread waits for the outcome, and must not
+    # hold a pooled connection meanwhile (hundreds of relays share a pool of a few).
+    lease.release_connection()
+    status, message = relay_loop.run(_follow, run, owner)
+    end = _finish(run_id, owner, status, message)
+    if end is None:
+        raise _LeaseLost
+    broadcaster.send([[event_payload(run_id, end.seq, end.event, end.data)]])
+    _index_finished(run, sync_client_for(run.deployment), status)
+    return status.value
+
+
+def _finish(run_id: int, owner: str, status: Status, message: str) -> lease.Stored | None:
+    """``lease.finish``, riding out a database that went away while the run was followed: the
+    first statement after a restart finds the pool's old connection dead."""
+    attempt = 0
+    while True:
+        try:
+            return lease.finish(run_id, owner, status, message)
+        except (OperationalError, InterfaceError) as lost:
+            connection.close()
+            attempt += 1
+            if attempt > settings.RUNS_MAX_RECONNECTS:
+                raise  # the lease lapses and the reaper hands the run on
+            log.warning("run %s: database error: %s; finishing again", run_id, lost)
+            time.sleep(_backoff(attempt))
+
+
+async def _follow(run: Run, owner: str) -> tuple[Status, str]:
+    """Follow the run until it ends upstream, rejoining after transient failures."""
+    follow = _Follow(run, owner)
+    client = relay_loop.client(run.deployment)
     attempt = 0
     result: tuple[Status, str] | None = None
     while result is None:
         try:
-            follow.follow_once(client)
-            result = follow.outcome(client)
+            await follow.follow_once(client)
+            result = await follow.outcome(client)
             if result is None:
                 attempt += 1
         except TRANSIENT as lost:
             attempt += 1
             if attempt > settings.RUNS_MAX_RECONNECTS:
-                result = (Status.FAILED, f"Lost the deployment: {lost}")
-                break
-            log.info("run %s: %s; rejoining (attempt %s)", run_id, lost, attempt)
+                return Status.FAILED, f"Lost the deployment: {lost}"
+            log.info("run %s: %s; rejoining (attempt %s)", run.pk, lost, attempt)
         except (OperationalError, InterfaceError) as lost:
-            # The database went away (restart, failover): what it committed is the truth. Drop
-            # the dead connection and rejoin from the last stored event once it is back; a relay
-            # whose lease was taken meanwhile finds out at its next (fenced) write.
-            connection.close()
+            # The database went away (restart, failover): what it committed is the truth. Rejoin
+            # from the last stored event once it is back (the threads that met the error dropped
+            # their connections); a relay whose lease was taken meanwhile finds out at its next
+            # (fenced) write.
             attempt += 1
             if attempt > settings.RUNS_MAX_RECONNECTS:
                 raise  # the lease lapses and the reaper hands the run on
-            log.warning("run %s: database error: %s; rejoining (attempt %s)", run_id, lost, attempt)
+            log.warning("run %s: database error: %s; rejoining (attempt %s)", run.pk, lost, attempt)
         except SwitchboardError as error:
             # Refused outright (busy thread, bad input, unknown assistant, ...): nothing to follow.
-            result = (Status.FAILED, str(error))
-            break
+            return Status.FAILED, str(error)
         if result is None:
             if attempt > settings.RUNS_MAX_RECONNECTS:
-                result = (Status.FAILED, "The deployment stopped sending events.")
-                break
-            time.sleep(_backoff(attempt))
-            if lease.keeper.lost(run_id, owner):
+                return Status.FAILED, "The deployment stopped sending events."
+            await asyncio.sleep(_backoff(attempt))
+            if lease.keeper.lost(run.pk, owner):
                 raise _LeaseLost
-    status, message = result
-    end = lease.finish(run_id, owner, status, message)
-    if end is None:
-        raise _LeaseLost
-    broadcaster.send([[event_payload(run_id, end.seq, end.event, end.data)]])
-    _index_finished(run, client, status)
-    return status.value
+    return result
 
 
 def cancel_upstream(run_id: int) -> str:

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import OperationalError
 from django.utils import timezone
 
 from apps.runs import lease, relay
 from apps.runs.models import Run, RunEvent, Status
+from apps.runs.relay_loop import relay_loop
 from tests.fixtures.runs import create_run
 
 pytestmark = pytest.mark.django_db
@@ -90,48 +93,78 @@ def test_runs_written_together_each_get_their_own_numbers_and_a_lost_lease_store
 
 
 @pytest.mark.django_db(transaction=True)
-def test_relays_appending_at_once_from_many_threads_share_transactions_and_broadcasts(
+def test_relays_appending_at_once_on_the_relay_loop_share_transactions_and_broadcasts(
     deployment_a, monkeypatch
 ):
     runs = [create_run(deployment_a, status="queued") for _ in range(8)]
     for run in runs:
         lease.claim(run.pk, f"owner-{run.pk}")
     transactions = []
+    writers = set()
     write = lease.append_many
 
     def slow_write(appends: list[lease.Append]) -> list[list[lease.Stored] | None]:
         transactions.append(len(appends))
+        writers.add(threading.current_thread().name)
         time.sleep(0.02)  # a loaded database: the other relays queue up meanwhile
         return write(appends)
 
     monkeypatch.setattr(lease, "append_many", slow_write)
     committed: list[list[tuple[lease.Append, list[lease.Stored]]]] = []
     group = lease.GroupCommit(after=committed.append)
-    failures: list[BaseException] = []
 
-    def relay_thread(run: Run) -> None:
-        try:
-            for n in range(25):
-                assert group.append(run.pk, f"owner-{run.pk}", [("custom", {"n": n}, "")])
-        except BaseException as error:
-            failures.append(error)
-        finally:
-            connection.close()
+    async def relay(run: Run) -> None:
+        for n in range(25):
+            assert await group.append(run.pk, f"owner-{run.pk}", [("custom", {"n": n}, "")])
 
-    threads = [threading.Thread(target=relay_thread, args=(run,)) for run in runs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
+    async def every_relay() -> None:
+        await asyncio.gather(*(relay(run) for run in runs))
+
+    relay_loop.run(every_relay)
     for run in runs:
         stored = RunEvent.objects.filter(run=run).order_by("seq").values_list("seq", "data__n")
         assert list(stored) == [(n + 1, n) for n in range(25)]
     assert sum(transactions) == 200
     assert len(transactions) < 100, f"{len(transactions)} transactions for 200 appends"
-    # The leader hands on what each transaction stored, once: what the relays then broadcast.
+    # One writer thread, never the loop's: the loop goes on reading streams while it writes.
+    assert len(writers) == 1
+    assert "relay-loop" not in writers
+    # The writer hands on what each transaction stored, once: what the relays then broadcast.
     assert len(committed) == len(transactions)
     assert sum(len(stored) for batch in committed for _, stored in batch) == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_group_write_fails_every_relay_of_the_batch_and_the_next_write_goes_through(
+    deployment_a, monkeypatch
+):
+    runs = [create_run(deployment_a, status="queued") for _ in range(3)]
+    for run in runs:
+        lease.claim(run.pk, f"owner-{run.pk}")
+    write = lease.append_many
+    failures = iter([OperationalError("the database went away")])
+
+    def failing_once(appends: list[lease.Append]) -> list[list[lease.Stored] | None]:
+        for failure in failures:
+            raise failure
+        return write(appends)
+
+    monkeypatch.setattr(lease, "append_many", failing_once)
+    group = lease.GroupCommit()
+
+    async def append(run: Run) -> list[lease.Stored] | BaseException | None:
+        try:
+            return await group.append(run.pk, f"owner-{run.pk}", [("custom", {}, "")])
+        except OperationalError as error:
+            return error
+
+    async def twice() -> tuple[list[Any], list[Any]]:
+        first = await asyncio.gather(*(append(run) for run in runs))
+        return first, await asyncio.gather(*(append(run) for run in runs))
+
+    first, second = relay_loop.run(twice)
+    assert all(isinstance(outcome, OperationalError) for outcome in first)
+    assert [[stored.seq for stored in outcome] for outcome in second] == [[1], [1], [1]]
 
 
 def test_it_stores_nothing_for_a_relay_that_lost_its_lease(run):

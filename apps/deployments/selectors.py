@@ -5,6 +5,7 @@ Every other app finds deployments through here:
 - ``deployments_for(user, action)``: the deployments of the teams on which ``user`` may ``action``.
 - ``get_deployment_for(user, pk, action=...)``: one of them, 404 for another team's id, then 403
   naming the role needed when the user's role is too weak for ``action``.
+- ``watchable_for(user)``: the deployments on which ``user`` may watch runs live ("Watch live").
 - ``check_writable(deployment)`` / ``get_rw_deployment_for(user, pk)``: for write paths (start or
   cancel a run, decide, edit state): 403 with words when the deployment is read-only or disabled.
 """
@@ -36,6 +37,13 @@ def get_deployment_for(user: AnyUser, pk: int, action: Action = "view") -> Deplo
         raise Http404("No such deployment.") from None
     require(user, action, deployment)
     return deployment
+
+
+def watchable_for(user: AnyUser) -> QuerySet[Deployment]:
+    """The deployments on which ``user`` may watch runs live: the operator role on an enabled
+    deployment, as the gate asks of ``run.watch`` (read-only ones too: watching writes nothing
+    upstream). Pages offer "Watch live" only there."""
+    return deployments_for(user, "operate").filter(enabled=True)
 
 
 def is_writable(deployment: Deployment) -> bool:

@@ -1,7 +1,7 @@
 """What the home page shows, in a fixed number of queries whatever the number of items, runs
-and indexed threads: each list is a bounded slice, and nothing here reads the thread index or
-asks a deployment anything (a deployment "in trouble" is one whose last sync the console saw
-fail, or one switched off)."""
+and indexed threads: each list is a bounded slice, and nothing here asks a deployment anything (a
+deployment "in trouble" is one whose last sync the console saw fail, or one switched off; a
+thread busy on its deployment is one the thread index last saw busy)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from django.utils import timezone
 from apps.accounts.models import Membership, Role
 from apps.accounts.permissions import teams_for
 from apps.deployments.models import Deployment
-from apps.deployments.selectors import deployments_for
+from apps.deployments.selectors import deployments_for, watchable_for
 from apps.inbox.models import Interrupt
 from apps.inbox.selectors import pending_for
 from apps.runs.models import ACTIVE_STATUSES, Run
 from apps.runs.selectors import runs_for
-from apps.threads.models import SyncState
+from apps.threads.models import SyncState, ThreadIndex, ThreadStatus
+from apps.threads.selectors import threads_for
 from apps.workflow.models import Claim, Deadline
 
 SHOWN = 10
@@ -41,6 +42,9 @@ class Home:
     overdue: list[Interrupt] = field(default_factory=list)
     live_runs: list[Run] = field(default_factory=list)
     trouble: list[Trouble] = field(default_factory=list)
+    unwatched: list[ThreadIndex] = field(default_factory=list)
+    # The deployments of ``unwatched`` on which "Watch live" is offered.
+    watchable: set[int] = field(default_factory=set)
     can_add_deployment: bool = False
     can_start_runs: bool = False
     admins: list[str] = field(default_factory=list)
@@ -82,6 +86,17 @@ def _trouble(deployments: list[Deployment]) -> list[Trouble]:
     return found
 
 
+def _unwatched(user: User) -> QuerySet[ThreadIndex]:
+    """Threads busy on their deployment that no run of the console follows: runs the team's own
+    applications started, which nobody watches yet."""
+    followed = Run.objects.filter(
+        deployment_id=OuterRef("deployment_id"),
+        thread_id=OuterRef("thread_id"),
+        status__in=ACTIVE_STATUSES,
+    )
+    return threads_for(user).filter(status=ThreadStatus.BUSY).filter(~Exists(followed))
+
+
 def home_for(user: User) -> Home:
     now = timezone.now()
     deployments = list(deployments_for(user).select_related("team").order_by("name"))
@@ -113,5 +128,10 @@ def home_for(user: User) -> Home:
         .order_by("-created_at", "-id")[:SHOWN]
     )
     home.trouble = _trouble(deployments)
+    home.unwatched = list(
+        _unwatched(user).select_related("deployment").order_by("-updated_at", "-id")[:SHOWN]
+    )
+    if home.unwatched:
+        home.watchable = set(watchable_for(user).values_list("pk", flat=True))
     home.can_start_runs = teams_for(user, "operate").exists()
     return home

@@ -12,5 +12,6 @@ from apps.home.selectors import SHOWN, home_for
 @require_GET
 @login_required
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """What needs me now: items waiting, runs live, deployments in trouble."""
+    """What needs me now: items waiting, runs live, threads busy that nobody watches,
+    deployments in trouble."""
     return render(request, "home/home.html", {"home": home_for(request.user), "shown": SHOWN})

@@ -28,7 +28,7 @@ from apps.accounts.permissions import can
 from apps.deployments.clients import sync_client_for
 from apps.deployments.models import Deployment
 from apps.deployments.remote import Outcome, Problem, fetch, fetch_one
-from apps.deployments.selectors import deployments_for, get_deployment_for
+from apps.deployments.selectors import deployments_for, get_deployment_for, watchable_for
 from apps.threads import hooks, presenters, selectors, services
 from apps.threads.diff import diff_values
 from apps.threads.forms import OpenThreadForm, ThreadFilterForm
@@ -374,8 +374,7 @@ def thread_detail(
         "graph_problem": graph_problem,
         "is_live": is_busy or (deployment.pk, thread_id) in live,
         "is_busy": is_busy,
-        # Watching writes nothing upstream: read-only deployments may be watched too.
-        "may_watch": can(request.user, "operate", deployment) and deployment.enabled,
+        "may_watch": watchable_for(request.user).filter(pk=deployment.pk).exists(),
         "may_operate": may_operate,
         "error": (thread or {}).get("error") if thread else None,
         # Reversed once here rather than several times in each timeline row.

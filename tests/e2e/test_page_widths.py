@@ -39,7 +39,7 @@ from tests.fixtures.browser import DESKTOP, PHONE, Shots, layout_problems
 from tests.fixtures.cross_team import Route, iter_routes
 from tests.fixtures.inbox import SUPPORT, Paused
 from tests.fixtures.runs import create_run
-from tests.fixtures.threads import DemoThreads
+from tests.fixtures.threads import DemoThreads, index_row
 
 # Every page at two widths with axe: minutes on a loaded 2-core machine, so its own bound.
 pytestmark = [
@@ -265,3 +265,19 @@ def test_the_walk_fails_on_a_page_wider_than_the_screen(shots: Shots, alice: Use
     assert problems, "a 2,000 px wide block went unnoticed"
     assert problems[0].startswith("too wide:"), problems
     assert "div#wide" in problems[0]
+
+
+def test_the_home_page_fits_a_phone_with_long_busy_threads_nobody_watches(
+    shots: Shots, oscar: User, deployment_a: Deployment
+):
+    deployment_a.name = NAME + UNBROKEN[:200]
+    deployment_a.save(update_fields=["name"])
+    for n in range(3):
+        index_row(deployment_a, status="busy", thread_id=f"{n}" + "W" * 63)
+    page = shots.open(oscar, viewport=PHONE)
+    page.goto("/")
+
+    assert page.locator("#unwatched li").count() == 3
+    assert page.locator("#unwatched button", has_text="Watch live").count() == 3
+    problems = layout_problems(page)
+    assert not problems, "\n".join(problems) + f"\nscreenshot: {shots.step(page, 'home')}"

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 
 from apps.runs.models import Run, Status
-from apps.runs.tasks import reap_expired_leases
+from tests.fixtures.takeover import kill_mid_run_and_take_over
 from tests.fixtures.watching import (
     assert_contiguous,
     start_directly,
@@ -30,16 +30,7 @@ def test_a_watching_relay_killed_mid_run_is_replaced_and_the_log_has_no_gap_or_d
     operator = Client()
     operator.force_login(oscar)
     run = watch(operator, deployment_a, thread_id)
-    wait_for(lambda: Run.objects.get(pk=run.pk).last_seq >= 30, "the relay to store events")
-    first.kill()  # SIGKILL, mid-run
-    assert Run.objects.get(pk=run.pk).is_active
-    start_relay_worker()
-
-    def taken_over() -> bool:
-        reap_expired_leases()  # what beat does every few seconds
-        return Run.objects.get(pk=run.pk).claims >= 2
-
-    wait_for(taken_over, "the reaper to hand the run to the new worker", 60)
+    kill_mid_run_and_take_over(run, first, start_relay_worker)
     wait_for(lambda: not Run.objects.get(pk=run.pk).is_active, "the watched run to finish", 120)
 
     run.refresh_from_db()

@@ -17,6 +17,7 @@ from apps.inbox.models import Interrupt
 from apps.runs.models import Run
 from apps.threads.models import SyncState
 from apps.workflow.models import Claim, Deadline, TimeoutAction
+from tests.fixtures.threads import index_row, minutes_ago
 
 PASSWORD = "password"
 
@@ -128,6 +129,7 @@ def test_the_home_page_costs_the_same_queries_with_ten_times_more_work(
             else:
                 _overdue(item)
             make_run(deployment_a, status="streaming", thread_id=f"t-{item.pk}")
+            index_row(deployment_a, status="busy")
 
     add(3)
     few = _count_queries(client, django_assert_max_num_queries)
@@ -169,3 +171,79 @@ def test_a_viewer_is_not_offered_to_start_a_run(bob: User, deployment_a: Deploym
 
     assert "No run is live." in page
     assert 'href="/runs/new/"' not in page
+
+
+def _unwatched(page: str) -> str:
+    return page.split('id="unwatched"')[1].split("</section>")[0]
+
+
+def test_a_thread_busy_on_its_deployment_that_nobody_watches_is_offered_to_watch_live(
+    oscar: User, deployment_a: Deployment, make_run: Callable[..., Run]
+) -> None:
+    busy = index_row(deployment_a, status="busy", updated_at=minutes_ago(5))
+    followed = index_row(deployment_a, status="busy")
+    make_run(deployment_a, status="streaming", thread_id=followed.thread_id)
+    ended = index_row(deployment_a, status="busy")
+    make_run(deployment_a, status="succeeded", thread_id=ended.thread_id)
+    idle = index_row(deployment_a, status="idle")
+
+    section = _unwatched(_logged_in(oscar).get("/").content.decode())
+
+    assert f'href="/threads/{deployment_a.pk}/{busy.thread_id}/"' in section
+    assert f'action="/runs/watch/{deployment_a.pk}/{busy.thread_id}/"' in section
+    assert "for 5\xa0minutes" in section
+    assert ended.thread_id in section
+    assert followed.thread_id not in section
+    assert idle.thread_id not in section
+
+
+def test_a_viewer_sees_a_busy_thread_but_is_not_offered_to_watch_it(
+    bob: User, deployment_a: Deployment
+) -> None:
+    busy = index_row(deployment_a, status="busy")
+
+    section = _unwatched(_logged_in(bob).get("/").content.decode())
+
+    assert f'href="/threads/{deployment_a.pk}/{busy.thread_id}/"' in section
+    assert "/runs/watch/" not in section
+
+
+def test_a_busy_thread_of_a_switched_off_deployment_is_not_offered_to_watch(
+    oscar: User, deployment_a: Deployment
+) -> None:
+    busy = index_row(deployment_a, status="busy")
+    deployment_a.enabled = False
+    deployment_a.save()
+
+    section = _unwatched(_logged_in(oscar).get("/").content.decode())
+
+    assert busy.thread_id in section
+    assert "/runs/watch/" not in section
+
+
+def test_another_teams_busy_threads_are_never_shown(
+    alice: User, charlie: User, deployment_a: Deployment, deployment_b: Deployment
+) -> None:
+    ours = index_row(deployment_a, status="busy")
+    theirs = index_row(deployment_b, status="busy")
+
+    alices = _logged_in(alice).get("/").content.decode()
+    charlies = _logged_in(charlie).get("/").content.decode()
+
+    assert ours.thread_id in _unwatched(alices)
+    assert theirs.thread_id not in alices
+    assert theirs.thread_id in _unwatched(charlies)
+    assert ours.thread_id not in charlies
+
+
+def test_the_busy_threads_shown_are_bounded_and_link_to_every_busy_thread(
+    oscar: User, deployment_a: Deployment
+) -> None:
+    newest = [index_row(deployment_a, status="busy", updated_at=minutes_ago(n)) for n in range(10)]
+    oldest = index_row(deployment_a, status="busy", updated_at=minutes_ago(60))
+
+    section = _unwatched(_logged_in(oscar).get("/").content.decode())
+
+    assert all(row.thread_id in section for row in newest)
+    assert oldest.thread_id not in section
+    assert 'href="/threads/?status=busy"' in section

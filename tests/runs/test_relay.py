@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,20 +11,14 @@ import pytest
 from apps.runs import lease
 from apps.runs.events import RunEvents, event_payload
 from apps.runs.models import Run, RunEvent, Status
-from apps.runs.tasks import reap_expired_leases, relay_run
+from apps.runs.tasks import relay_run
 from tests.fixtures.frames import streamed_text
 from tests.fixtures.runs import create_run
+from tests.fixtures.takeover import kill_mid_run_and_take_over
+from tests.fixtures.watching import wait_for
 from tests.fixtures.workers import PageReader, start_chatty
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def wait_for(check: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(what)
-        time.sleep(0.05)
 
 
 def final_message(run: Run) -> str:
@@ -84,16 +76,7 @@ def test_a_relay_worker_killed_mid_run_is_replaced_and_the_page_gets_every_event
     result: dict[str, list[dict[str, Any]]] = {}
     reader = threading.Thread(target=lambda: result.setdefault("events", page.read_until_end(120)))
     reader.start()
-    wait_for(lambda: Run.objects.get(pk=run.pk).last_seq >= 30, "the relay to store events")
-    first.kill()  # SIGKILL, mid-run
-    assert Run.objects.get(pk=run.pk).is_active
-    start_relay_worker()
-
-    def taken_over() -> bool:
-        reap_expired_leases()  # what beat does every few seconds
-        return Run.objects.get(pk=run.pk).claims >= 2
-
-    wait_for(taken_over, "the reaper to hand the run to the new worker", 60)
+    kill_mid_run_and_take_over(run, first, start_relay_worker)
     reader.join(120)
     page.close()
     assert_complete(run, result["events"])

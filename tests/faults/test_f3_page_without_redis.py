@@ -30,7 +30,7 @@ from apps.runs.events import event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.channel_layer import BoundedPubSubChannelLayer
 from tests.faults.private_redis import PrivateRedis
-from tests.fixtures.frames import pre_texts
+from tests.fixtures.frames import paused_note, pre_texts
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import PageReader, Process
 
@@ -80,12 +80,17 @@ def test_a_page_opened_during_a_redis_outage_shows_the_run_from_the_log_and_goes
     page = PageReader(daphne_on_private_redis, run.pk, ws_login(bob))
     hello = page.read(timeout=30)
     assert (hello["type"], hello["live"], hello["last_seq"]) == ("hello", False, 5)
+    # The page says so, as long as it lasts.
+    assert paused_note(hello) == (
+        f"Live updates paused: showing the saved log, read again every {SYNC_MS // 1000} s."
+    )
     page.read_until(lambda frame: frame.get("seq") == 5, timeout=30)
     store(run, {"n": 6})  # the relay stores on through the outage
     page.read_until(lambda frame: frame.get("seq") == 6, timeout=30)
 
     private_redis.restart()
     page.read_until(lambda frame: frame["type"] == "live", timeout=30)
+    assert paused_note(page.frames[-1]) == ""
     # Seq 7 is broadcast before it is stored: only the channel layer can bring it to the page.
     payload = event_payload(run.pk, 7, "custom", {"n": 7})
     publish(private_redis.url, run_group(run.pk), dict(payload))
@@ -106,7 +111,8 @@ def test_without_redis_the_log_is_read_every_sync_interval(
 ):
     run = create_run(deployment_a, [("custom", {"n": 0})])
     page = PageReader(daphne_on_private_redis, run.pk, ws_login(bob), after=1)
-    assert page.read(timeout=30)["type"] == "hello"
+    hello = page.read(timeout=30)
+    assert (hello["type"], hello["live"], paused_note(hello)) == ("hello", True, "")
     private_redis.kill()
 
     count, every = 80, 0.1  # 8 s of events, 10 a second, stored while Redis is away

@@ -383,6 +383,9 @@ X_FRAME_OPTIONS = "DENY"
 # Load balancers and orchestrators probe the backend over plain HTTP, without the proxy's
 # X-Forwarded-Proto: a redirect to https would read as "down". The probes say nothing secret.
 SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$"]
+# /readyz needs no login and asking the Celery workers takes up to a second: each process reuses
+# its last answer this many seconds (0: ask on every hit).
+HEALTH_READY_CACHE_SECONDS = env_int("HEALTH_READY_CACHE_SECONDS", 2, minimum=0)
 
 # --- Content-Security-Policy (django-csp; issue 14) -------------------------------------------
 # Scripts come only from our own static files: no inline <script>, no inline handlers, no eval

@@ -5,11 +5,18 @@ console: it checks only what this console itself needs (its database, Redis, a w
 deployment and no address, and says what is wrong in words without the error's text (which may
 hold a host, a port or a URL with its password). A deployment that is down is its team's problem,
 shown on the status page to its members, and never takes the console out of a load balancer.
+
+Asking the workers takes up to a second (Celery waits that long for replies). Each process reuses
+its last answer for ``HEALTH_READY_CACHE_SECONDS``, so a flood of anonymous ``/readyz`` hits costs
+one ping a window; the database and Redis checks are cheap and always fresh.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
@@ -75,9 +82,39 @@ def check_worker() -> Check:
     return Check("worker", True, f"{sum(len(reply) for reply in replies)} answering")
 
 
+class RecentCheck:
+    """A check's last result, reused for ``HEALTH_READY_CACHE_SECONDS`` in this process."""
+
+    def __init__(self, check: Callable[[], Check]) -> None:
+        self.check = check
+        self.last: tuple[float, Check] | None = None
+        # Held while checking: requests that arrive meanwhile wait for that answer instead of
+        # asking again.
+        self.lock = threading.Lock()
+
+    def __call__(self) -> Check:
+        with self.lock:
+            if (
+                self.last is None
+                or time.monotonic() - self.last[0] >= settings.HEALTH_READY_CACHE_SECONDS
+            ):
+                # The window counts from the answer: a ping that waited its whole second for
+                # replies is still reused for the full window.
+                answer = self.check()
+                self.last = (time.monotonic(), answer)
+            return self.last[1]
+
+    def forget(self) -> None:
+        with self.lock:
+            self.last = None
+
+
+recent_worker_check = RecentCheck(check_worker)
+
+
 def readiness_checks() -> list[Check]:
     """The console's own dependencies: what decides whether it can serve."""
-    return [check_database(), check_redis(), check_worker()]
+    return [check_database(), check_redis(), recent_worker_check()]
 
 
 def check_deployment(deployment: Deployment) -> Check:

@@ -11,6 +11,8 @@ Server → page:
         kind hello (data-run-id, -status, -last-seq, -after, -live) once, after the handshake;
         kind live (data-live="true"): live again after a layer outage;
         kind error (data-message): a bad frame or parameter
+    hello and live go on with ``<p id="live-paused" hx-swap-oob="innerHTML">``: the page's note
+    that live updates are paused, filled while the socket is not live and emptied once it is.
 Page → server (JSON):
     {"type": "ack", "seq"}            the page has applied everything up to seq (flow control)
     {"type": "backfill", "after"}     the page lacks events after ``after``: send them again
@@ -62,7 +64,7 @@ from apps.runs.events import (
     run_group,
     user_group,
 )
-from apps.runs.live import RunRenderer, acquire, release, socket_frame
+from apps.runs.live import RunRenderer, acquire, paused_note, release, socket_frame
 from apps.runs.models import Run
 from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
 
@@ -175,6 +177,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
                 after=after,
                 live="true" if self.joined else "false",
             )
+            + paused_note(self.joined)
         )
         if note:
             await self.error(note)
@@ -353,7 +356,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             self.recheck_if_due()
             if not self.joined and await self.join_groups():
                 self.joined = True
-                await self.send(text_data=socket_frame("live", live="true"))
+                await self.send(text_data=socket_frame("live", live="true") + paused_note(True))
             heard, self.heard_live = self.heard_live, False
             if not heard and not self.lagging and await _last_seq(self.run.pk) > self.sent:
                 await self.catch_up()

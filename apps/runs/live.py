@@ -24,6 +24,7 @@ import html
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from apps.runs.events import Op, RunEventPayload, present
@@ -154,6 +155,15 @@ def socket_frame(kind: str, **fields: Any) -> str:
             "kind": kind,
             "fields": [(k.replace("_", "-"), v) for k, v in fields.items()],
         },
+    )
+
+
+def paused_note(live: bool) -> str:
+    """The page's note that live updates are paused (the channel layer is away and the socket
+    reads the log every tick), swapped into its place: filled when not ``live``, else emptied."""
+    return render_to_string(
+        f"{TEMPLATE}#paused",
+        {"oob": True, "paused": not live, "sync_seconds": f"{settings.RUNS_WS_SYNC_SECONDS:g}"},
     )
 
 

@@ -9,7 +9,8 @@ last poll stopped, and sends what changed through the sync's own path (``upsert_
   and doubles towards slow while nothing happens; a deployment answering errors backs off the
   same way and keeps its error on its ``PollState``.
 - Who: beat calls ``claim_due`` every tick; a poll's lease (owner and expiry on ``PollState``,
-  taken by a conditional UPDATE) makes one poller per deployment across every worker.
+  taken by a conditional UPDATE) makes one poller per deployment across every worker. A
+  deployment's ``PollState`` is made when it is saved enabled, not by the tick.
 - How much: every request comes out of the deployment's token bucket (``pacing``).
 
 A poll that finds more changes than its pages hold moves its cursor anyway and asks for a full
@@ -26,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -185,7 +187,12 @@ def _with_errors(remote: _Remote, threads: list[dict[str, Any]]) -> list[dict[st
 
 
 def ensure_poll_states() -> None:
-    """A poll state for every enabled deployment, due at once."""
+    """A poll state for every enabled deployment that lacks one, due at once.
+
+    Saving an enabled deployment creates its state (``receivers.deployment_saved``); this is the
+    safety net for deployments enabled behind the ORM's back (a queryset update, a fixture), run
+    with each full sync and not on beat's tick.
+    """
     missing = Deployment.objects.filter(enabled=True, thread_poll__isnull=True)
     PollState.objects.bulk_create(
         [PollState(deployment_id=pk) for pk in missing.values_list("pk", flat=True)],
@@ -209,21 +216,28 @@ def claim(deployment_id: int, *, now: datetime | None = None) -> str | None:
 
 
 def claim_due(*, now: datetime | None = None) -> list[tuple[int, str]]:
-    """Lease every enabled deployment whose poll is due: (deployment id, lease owner)."""
+    """Lease every enabled deployment whose poll is due: (deployment id, lease owner).
+
+    One conditional ``UPDATE ... RETURNING`` (PostgreSQL, and SQLite from 3.35) on beat's every
+    tick. The lease conditions are on the updated rows themselves, so PostgreSQL re-checks them on
+    a row another tick leased meanwhile, and two ticks never lease one deployment. The leases of
+    one tick share an owner: a poll is still fenced by its deployment and that owner together.
+    """
     now = now or timezone.now()
-    ensure_poll_states()
-    due = (
-        PollState.objects.filter(deployment__enabled=True)
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now))
-        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
-        .values_list("pk", flat=True)
+    owner = uuid.uuid4().hex
+    quote, adapt = connection.ops.quote_name, connection.ops.adapt_datetimefield_value
+    state, deployment = PollState._meta, Deployment._meta
+    sql = (
+        f"UPDATE {quote(state.db_table)} SET lease_owner = %s, lease_expires_at = %s "
+        "WHERE (next_poll_at IS NULL OR next_poll_at <= %s) "
+        "AND (lease_expires_at IS NULL OR lease_expires_at < %s) "
+        f"AND deployment_id IN (SELECT id FROM {quote(deployment.db_table)} WHERE enabled = %s) "
+        "RETURNING deployment_id"
     )
-    leased = []
-    for pk in due:
-        owner = claim(pk, now=now)
-        if owner is not None:
-            leased.append((pk, owner))
-    return leased
+    expires = now + timedelta(seconds=settings.THREADS_POLL_LEASE_SECONDS)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [owner, adapt(expires), adapt(now), adapt(now), True])
+        return [(int(pk), owner) for (pk,) in cursor.fetchall()]
 
 
 def _release(deployment_id: int, owner: str, **fields: Any) -> None:

@@ -5,7 +5,8 @@
   inbox within seconds.
 - ``threads.sync_all`` now and then mirrors each deployment in full, one task per deployment, so
   one slow or broken deployment never holds up the others (each has its own lease in SyncState):
-  the safety net for what polling cannot see.
+  the safety net for what polling cannot see, and for deployments enabled without a save
+  (which then have no poll state for the tick to lease until this makes one).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from apps.threads import poller, services
 
 @shared_task(name="threads.sync_all", ignore_result=True)
 def sync_all_deployments() -> int:
+    poller.ensure_poll_states()
     ids = services.enabled_deployment_ids()
     for pk in ids:
         sync_deployment.delay(pk)

@@ -13,6 +13,9 @@
   const CONTROL = /^<div id="run-socket" hx-swap-oob="true" hidden data-kind="(\w+)"/;
   let lastSeq = parseInt(root.dataset.lastSeq || "0", 10) || 0;
   let ended = root.dataset.active === "false";
+  // False while the server has no channel layer (its hello or live frame says so): events then
+  // come from the log it reads every tick, and the page's note (a server partial) says so.
+  let layerLive = true;
   let ackTimer = null;
   let backfillAsked = -1;
   let wrapper = null;
@@ -20,6 +23,12 @@
   function setState(state, text) {
     conn.dataset.state = state;
     conn.textContent = text;
+  }
+
+  function setConnected() {
+    if (ended) setState("live", "complete");
+    else if (layerLive) setState("live", "live");
+    else setState("paused", "paused");
   }
 
   // Each (re)connection asks for what follows the last event the page has.
@@ -46,7 +55,7 @@
   socketElt.addEventListener("htmx:wsOpen", function (evt) {
     wrapper = evt.detail.socketWrapper;
     backfillAsked = -1;
-    setState("live", ended ? "complete" : "live");
+    setConnected();
   });
   socketElt.addEventListener("htmx:wsBeforeMessage", function (evt) {
     wrapper = evt.detail.socketWrapper;
@@ -54,6 +63,10 @@
     if (!event) {
       const control = CONTROL.exec(evt.detail.message);
       if (control && control[1] === "error") console.warn("run " + root.dataset.runId + ": " + evt.detail.message);
+      if (control && (control[1] === "hello" || control[1] === "live")) {
+        layerLive = evt.detail.message.indexOf(' data-live="false"') < 0;
+        setConnected();
+      }
       return;
     }
     const seq = parseInt(event[1], 10);
@@ -73,7 +86,7 @@
   });
   socketElt.addEventListener("htmx:wsAfterMessage", function (evt) {
     if (!EVENT.test(evt.detail.message)) return;
-    setState("live", ended ? "complete" : "live");
+    setConnected();
     ackSoon();
   });
   socketElt.addEventListener("htmx:wsClose", function (evt) {

@@ -13,7 +13,8 @@ import itertools
 import statistics
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,7 +31,8 @@ from apps.runs.events import event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.channel_layer import BoundedPubSubChannelLayer
 from tests.faults.private_redis import PrivateRedis
-from tests.fixtures.frames import pre_texts
+from tests.fixtures.browser import Shots, serious_axe_violations
+from tests.fixtures.frames import paused_note, pre_texts
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import PageReader, Process
 
@@ -80,12 +82,17 @@ def test_a_page_opened_during_a_redis_outage_shows_the_run_from_the_log_and_goes
     page = PageReader(daphne_on_private_redis, run.pk, ws_login(bob))
     hello = page.read(timeout=30)
     assert (hello["type"], hello["live"], hello["last_seq"]) == ("hello", False, 5)
+    # The page says so, as long as it lasts.
+    assert paused_note(hello) == (
+        f"Live updates paused: showing the saved log, read again every {SYNC_MS // 1000} s."
+    )
     page.read_until(lambda frame: frame.get("seq") == 5, timeout=30)
     store(run, {"n": 6})  # the relay stores on through the outage
     page.read_until(lambda frame: frame.get("seq") == 6, timeout=30)
 
     private_redis.restart()
     page.read_until(lambda frame: frame["type"] == "live", timeout=30)
+    assert paused_note(page.frames[-1]) == ""
     # Seq 7 is broadcast before it is stored: only the channel layer can bring it to the page.
     payload = event_payload(run.pk, 7, "custom", {"n": 7})
     publish(private_redis.url, run_group(run.pk), dict(payload))
@@ -97,6 +104,43 @@ def test_a_page_opened_during_a_redis_outage_shows_the_run_from_the_log_and_goes
     assert pre_texts(page.events[-1]) == ['{\n  "n": 7\n}']
 
 
+@pytest.fixture
+def pages_on_private_redis(
+    daphne_on_private_redis: str, _chromium: Any, tmp_path: Path
+) -> Iterator[Shots]:
+    """Chromium pages on the Daphne whose Redis the test stops."""
+    shots = Shots(_chromium, daphne_on_private_redis, tmp_path)
+    yield shots
+    shots.close(failed=False)
+    assert not shots.csp_violations
+
+
+@pytest.mark.browser
+def test_the_run_page_says_live_updates_are_paused_while_redis_is_away(
+    pages_on_private_redis: Shots,
+    private_redis: PrivateRedis,
+    deployment_a: Deployment,
+    bob: Any,
+):
+    run = create_run(deployment_a, [("custom", {"n": 1})])
+    page = pages_on_private_redis.open(bob)
+    private_redis.kill()
+
+    page.goto(f"/runs/{run.pk}/")
+    note = page.get_by_role("status").filter(has_text="Live updates paused")
+    note.wait_for(state="visible")
+    assert note.inner_text() == (
+        f"Live updates paused: showing the saved log, read again every {SYNC_MS // 1000} s."
+    )
+    assert page.inner_text("#conn") == "paused"
+    assert serious_axe_violations(page) == []
+
+    private_redis.restart()
+    page.locator("#live-paused").wait_for(state="hidden")
+    assert page.inner_text("#live-paused") == ""
+    assert page.inner_text("#conn") == "live"
+
+
 def test_without_redis_the_log_is_read_every_sync_interval(
     daphne_on_private_redis: str,
     private_redis: PrivateRedis,
@@ -106,7 +150,8 @@ def test_without_redis_the_log_is_read_every_sync_interval(
 ):
     run = create_run(deployment_a, [("custom", {"n": 0})])
     page = PageReader(daphne_on_private_redis, run.pk, ws_login(bob), after=1)
-    assert page.read(timeout=30)["type"] == "hello"
+    hello = page.read(timeout=30)
+    assert (hello["type"], hello["live"], paused_note(hello)) == ("hello", True, "")
     private_redis.kill()
 
     count, every = 80, 0.1  # 8 s of events, 10 a second, stored while Redis is away

@@ -5,10 +5,18 @@ password."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
 import httpx
 import pytest
+from django.db import connection
+from django.test import Client
 
 from apps.deployments.models import Deployment
+from apps.health.checks import recent_worker_check
+from dashboard.celery import app as celery_app
 from dashboard.embedded import free_port, start_redis, stop
 
 pytestmark = pytest.mark.django_db
@@ -18,6 +26,28 @@ REDIS_PASSWORD = "s3cret-redis-password"
 
 def _checks(response) -> dict[str, dict[str, object]]:
     return {check["name"]: check for check in response.json()["checks"]}
+
+
+@pytest.fixture(autouse=True)
+def fresh_worker_check() -> Iterator[None]:
+    # Each test asks its own workers: no answer is carried over from the test before.
+    recent_worker_check.forget()
+    yield
+    recent_worker_check.forget()
+
+
+@pytest.fixture
+def pings(monkeypatch) -> list[float]:
+    """The timeouts of every worker ping this process sends (each still goes to the broker)."""
+    sent: list[float] = []
+    ping = celery_app.control.ping
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        sent.append(kwargs.get("timeout", 0.0))
+        return ping(*args, **kwargs)
+
+    monkeypatch.setattr(celery_app.control, "ping", counted)
+    return sent
 
 
 def test_livez_answers_without_login_and_checks_nothing_else(client, settings):
@@ -74,6 +104,35 @@ def test_readyz_says_when_no_worker_answers(client):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert "No Celery worker answered" in str(_checks(response)["worker"]["detail"])
+
+
+def test_readyz_hits_within_the_cache_window_share_one_worker_ping(client, settings, pings):
+    settings.HEALTH_READY_CACHE_SECONDS = 3600
+
+    first = client.get("/readyz")
+    second = client.get("/readyz")
+
+    assert len(pings) == 1
+    assert _checks(second)["worker"] == _checks(first)["worker"]
+    settings.HEALTH_READY_CACHE_SECONDS = 0
+    client.get("/readyz")
+    assert len(pings) == 2
+
+
+def test_a_flood_of_simultaneous_readyz_hits_sends_one_worker_ping(settings, pings):
+    settings.HEALTH_READY_CACHE_SECONDS = 3600
+
+    def hit(_: int) -> int:
+        try:
+            return Client().get("/readyz").status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(hit, range(8)))
+
+    assert statuses == [503] * 8  # no worker answers in this test
+    assert len(pings) == 1
 
 
 def test_the_old_healthz_that_listed_every_deployment_is_gone(client, deployment_a):

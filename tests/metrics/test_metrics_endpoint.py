@@ -147,7 +147,9 @@ def test_events_stored_stay_counted_after_retention_prunes_their_logs(
 def test_a_deployment_whose_polls_fail_is_counted_until_one_answers(
     superuser: User, deployment_a: Deployment
 ):
-    state = PollState.objects.create(deployment=deployment_a, failures=3, last_error="HTTP 502")
+    state = PollState.objects.get(deployment=deployment_a)
+    state.failures, state.last_error = 3, "HTTP 502"
+    state.save()
     client = Client()
     client.force_login(superuser)
 

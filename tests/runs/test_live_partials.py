@@ -11,7 +11,15 @@ import pytest
 from django.template.loader import render_to_string
 
 from apps.runs.events import MAX_TEXT, event_payload, present
-from apps.runs.live import Entry, RunRenderer, count_frame, entry_item, message_item, message_text
+from apps.runs.live import (
+    Entry,
+    RunRenderer,
+    count_frame,
+    entry_item,
+    message_item,
+    message_text,
+    paused_note,
+)
 from apps.runs.models import RunEvent
 from apps.threads.presenters import MessageView
 from tests.fixtures.frames import parse_frame, pre_texts
@@ -133,6 +141,24 @@ def test_a_page_that_followed_the_run_live_reads_as_the_page_rendered_from_its_l
     assert followed == rendered
     assert "Hello again<br>all" in rendered["messages"]
     assert "tool said &lt;i&gt;hi&lt;/i&gt;" in rendered["messages"]
+
+
+def test_the_run_page_holds_the_empty_note_that_a_socket_without_the_channel_layer_fills(
+    client, alice, deployment_a, settings
+):
+    settings.RUNS_WS_SYNC_SECONDS = 2.5
+    client.force_login(alice)
+    active = create_run(deployment_a, [], status="streaming")
+    ended = create_run(deployment_a, [("custom", {"n": 1})], status="success")
+
+    note = _element(client.get(f"/runs/{active.pk}/").content.decode(), "live-paused")
+    assert note == '<p id="live-paused" class="panel" role="status"></p>'
+    # The socket's note swaps its content into that element (a live region kept in place).
+    assert paused_note(live=True) == note.replace(">", ' hx-swap-oob="innerHTML">', 1)
+    assert _inner(paused_note(live=False)) == (
+        "Live updates paused: showing the saved log, read again every 2.5 s."
+    )
+    assert 'id="live-paused"' not in client.get(f"/runs/{ended.pk}/").content.decode()
 
 
 def test_streamed_text_appended_chunk_by_chunk_reads_as_the_template_prints_the_whole():

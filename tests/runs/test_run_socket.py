@@ -14,7 +14,7 @@ from apps.accounts.models import Membership
 from apps.runs.events import RunEvents, event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.asgi import application
-from tests.fixtures.frames import parse_frame, pre_texts
+from tests.fixtures.frames import parse_frame, paused_note, pre_texts
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import IN_PROCESS_HOST
 
@@ -42,7 +42,10 @@ async def broadcast(run: Run, seq: int, data: object, event: str = "custom") -> 
     await get_channel_layer().group_send(run_group(run.pk), event_payload(run.pk, seq, event, data))
 
 
-async def connect(headers: dict[str, str], run: Run, query: str = "") -> WebsocketCommunicator:
+async def open_socket(
+    headers: dict[str, str], run: Run, query: str = ""
+) -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    """A run page's socket, and the first frame it got."""
     socket = WebsocketCommunicator(
         application,
         f"/ws/runs/{run.pk}/{query}",
@@ -50,7 +53,11 @@ async def connect(headers: dict[str, str], run: Run, query: str = "") -> Websock
     )
     connected, _ = await socket.connect(timeout=5)
     assert connected
-    hello = await receive(socket)
+    return socket, await receive(socket)
+
+
+async def connect(headers: dict[str, str], run: Run, query: str = "") -> WebsocketCommunicator:
+    socket, hello = await open_socket(headers, run, query)
     assert hello["type"] == "hello"
     return socket
 
@@ -116,6 +123,34 @@ async def test_it_finds_events_lost_at_the_end_of_a_burst(run, alice, ws_login, 
     socket = await connect(await sync_to_async(ws_login)(alice), run, "?after=5")
     await store(run, {"n": 6})  # never broadcast, and nothing follows it
     assert await seqs(socket, 1) == [6]
+    await socket.disconnect()
+
+
+async def test_without_the_channel_layer_the_page_says_live_updates_are_paused_until_it_rejoins(
+    run, alice, ws_login, settings, monkeypatch
+):
+    settings.RUNS_WS_SYNC_SECONDS = 0.05
+    headers = await sync_to_async(ws_login)(alice)
+
+    async def unreachable(*args: object) -> None:
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(get_channel_layer(), "group_add", unreachable)
+    socket, hello = await open_socket(headers, run, "?after=5")
+    assert (hello["type"], hello["live"]) == ("hello", False)
+    assert paused_note(hello) == (
+        "Live updates paused: showing the saved log, read again every 0.05 s."
+    )
+
+    monkeypatch.undo()  # the layer is back: the next tick joins the groups
+    live = await receive(socket)
+    assert (live["type"], live["live"], paused_note(live)) == ("live", True, "")
+    await socket.disconnect()
+
+    # A page that connects while the layer answers is told it is live: a note from an earlier
+    # socket of the page is emptied.
+    socket, hello = await open_socket(headers, run, "?after=5")
+    assert (hello["type"], hello["live"], paused_note(hello)) == ("hello", True, "")
     await socket.disconnect()
 
 

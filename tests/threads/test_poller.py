@@ -10,12 +10,15 @@ import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
+from apps.accounts.models import Team
 from apps.deployments.models import Deployment
 from apps.inbox.models import Interrupt, Status
 from apps.threads import tasks
@@ -164,7 +167,7 @@ def test_polls_of_a_deployment_where_nothing_happens_wait_longer_each_time(
     deployment_a: Deployment, quiet_url: str
 ) -> None:
     quiet = Deployment.objects.create(team=deployment_a.team, name="quiet", url=quiet_url)
-    PollState.objects.create(deployment=quiet, interval=PACE.fast)
+    PollState.objects.filter(deployment=quiet).update(interval=PACE.fast)
     intervals = []
     for _ in range(5):
         report = poll_now(quiet.pk, pace=PACE)
@@ -221,7 +224,6 @@ def test_a_deployment_answering_errors_is_backed_off_and_reported(
     deployment_a: Deployment, broken_url: str
 ) -> None:
     broken = Deployment.objects.create(team=deployment_a.team, name="broken", url=broken_url)
-    PollState.objects.create(deployment=broken)
 
     first = poll_now(broken.pk, pace=PACE)
     second = poll_now(broken.pk, pace=PACE)
@@ -241,3 +243,64 @@ def test_a_deployment_answering_errors_is_backed_off_and_reported(
     assert set(leased) >= {broken.pk, deployment_a.pk}
     assert tasks.poll_deployment(broken.pk, leased[broken.pk])["ok"] is False
     assert tasks.poll_deployment(deployment_a.pk, leased[deployment_a.pk])["ok"] is True
+
+
+def test_a_deployment_is_due_for_a_poll_from_the_moment_it_is_saved_enabled(
+    team_a: Team,
+) -> None:
+    new = Deployment.objects.create(team=team_a, name="new", url="http://127.0.0.1:9")
+    parked = Deployment.objects.create(
+        team=team_a, name="parked", url="http://127.0.0.1:9", enabled=False
+    )
+
+    assert PollState.objects.get(deployment=new).next_poll_at is None
+    assert not PollState.objects.filter(deployment=parked).exists()
+
+    parked.enabled = True
+    parked.save()
+    assert {pk for pk, _ in claim_due()} == {new.pk, parked.pk}
+
+
+def test_beat_s_tick_leases_every_due_deployment_in_one_statement(
+    team_a: Team, django_assert_num_queries: Any
+) -> None:
+    def deployment(name: str, **fields: Any) -> Deployment:
+        return Deployment.objects.create(team=team_a, name=name, url="http://127.0.0.1:9", **fields)
+
+    due = [deployment(f"due {n}") for n in range(3)]
+    later, held, off = deployment("later"), deployment("held"), deployment("off")
+    now = timezone.now()
+    PollState.objects.filter(deployment=later).update(next_poll_at=now + timedelta(seconds=5))
+    PollState.objects.filter(deployment=held).update(
+        lease_owner="someone", lease_expires_at=now + timedelta(seconds=5)
+    )
+    Deployment.objects.filter(pk=off.pk).update(enabled=False)
+
+    with django_assert_num_queries(1):
+        leased = dict(claim_due(now=now))
+
+    assert set(leased) == {d.pk for d in due}
+    for pk, owner in leased.items():
+        state = PollState.objects.get(pk=pk)
+        assert state.lease_owner == owner
+        assert state.lease_expires_at == now + timedelta(
+            seconds=settings.THREADS_POLL_LEASE_SECONDS
+        )
+    assert PollState.objects.get(deployment=held).lease_owner == "someone"
+    assert claim_due(now=now) == []
+
+
+def test_the_full_sync_gives_a_deployment_enabled_without_a_save_its_poll_state(
+    team_a: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (unsaved,) = Deployment.objects.bulk_create(
+        [Deployment(team=team_a, name="bulk", url="http://127.0.0.1:9")]
+    )
+    assert unsaved.pk not in dict(claim_due())
+
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.sync_deployment, "delay", queued.append)
+    tasks.sync_all_deployments()
+
+    assert queued == [unsaved.pk]
+    assert unsaved.pk in dict(claim_due())

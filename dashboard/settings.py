@@ -319,9 +319,9 @@ CELERY_BEAT_SCHEDULE["runs-prune-event-logs"] = {
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 # --- end of operators' metrics -----------------------------------------------------------------
 
-# Live runs (apps.runs). A relay holds a lease on its run for RUNS_LEASE_SECONDS and renews it
-# every RUNS_HEARTBEAT_SECONDS (and with every event it stores); the beat reaper re-enqueues runs
-# whose lease ran out, so a killed relay is replaced within lease + reaper interval.
+# Live runs (apps.runs). A relay holds a lease on its run for RUNS_LEASE_SECONDS, renewed every
+# RUNS_HEARTBEAT_SECONDS (one UPDATE for all of a process's relays); the beat reaper re-enqueues
+# runs whose lease ran out, so a killed relay is replaced within lease + reaper interval.
 RUNS_LEASE_SECONDS = env_int("RUNS_LEASE_SECONDS", 10, minimum=2)
 RUNS_HEARTBEAT_SECONDS = env_int("RUNS_HEARTBEAT_SECONDS", 3, minimum=1)
 if RUNS_HEARTBEAT_SECONDS * 2 > RUNS_LEASE_SECONDS:

@@ -23,6 +23,9 @@ from dashboard.channel_layer import send_to_groups
 # Text of one op is cut here: a page shows a multi-megabyte state as its first part plus a note.
 MAX_TEXT = 20_000
 END_EVENT = "switchboard/end"
+# Stored where a relay joined a run followed from now again (a takeover, a reconnect): what the
+# deployment sent in between is gone, and the log says so at the place it is missing.
+GAP_EVENT = "switchboard/gap"
 
 
 class MessageOp(TypedDict):
@@ -153,6 +156,9 @@ def present(event: str, data: Any) -> list[Op]:
         status = str(data.get("status", "")) if isinstance(data, dict) else ""
         text = str(data.get("error", "")) if isinstance(data, dict) else ""
         return [{"op": "status", "status": status, "label": status.capitalize(), "text": text}]
+    if mode == GAP_EVENT:
+        text = str(data.get("message", "")) if isinstance(data, dict) else ""
+        return [{"op": "meta", "label": "gap", "text": text[:MAX_TEXT]}]
     if mode == "metadata":
         run_id = data.get("run_id") if isinstance(data, dict) else None
         return [{"op": "meta", "label": "run", "text": f"upstream run {run_id}"}]

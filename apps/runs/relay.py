@@ -43,7 +43,7 @@ from redis.exceptions import RedisError
 
 from apps.deployments.clients import sync_client_for
 from apps.runs import lease, watching
-from apps.runs.events import RunEventPayload, RunEvents, event_payload
+from apps.runs.events import GAP_EVENT, RunEventPayload, RunEvents, event_payload
 from apps.runs.models import ACTIVE_STATUSES, Run, RunEvent, Status
 from apps.runs.relay_loop import relay_loop
 from apps.threads.models import ThreadIndex
@@ -68,6 +68,12 @@ BROADCAST_ERRORS = (RedisError, OSError, TimeoutError)
 # The console's run id travels in the upstream run's metadata, so a relay that took over before
 # the upstream run id was stored can still find the run instead of starting a second one.
 METADATA_KEY = "switchboard_run_id"
+
+
+GAP_MESSAGE = (
+    "Events the deployment sent while no relay was following this run are not kept here: the "
+    "run is followed from now, and the deployment keeps none of its events to replay."
+)
 
 
 class _LeaseLost(Exception):
@@ -122,6 +128,7 @@ class _Follow:
         self.upstream_saved = bool(run.upstream_run_id)
         self.failed: RunFailedError | None = None
         self.cancel_sent = False
+        self.joined = False
 
     # -- storing and broadcasting ------------------------------------------------------------
 
@@ -193,10 +200,12 @@ class _Follow:
         if self.upstream_run_id:
             resume_from, skip_id, skip = await _off_loop(self.resume_point)
             # A followed run joins from where its log stops, or from now when not resumable.
+            last_event_id = watching.join_from(run, resume_from)
+            if last_event_id is None and (self.joined or run.claims > 1):
+                await self.store([StreamPart(GAP_EVENT, {"message": GAP_MESSAGE}, None)])
+            self.joined = True
             stream = client.join_stream(
-                run.thread_id,
-                self.upstream_run_id,
-                last_event_id=watching.join_from(run, resume_from),
+                run.thread_id, self.upstream_run_id, last_event_id=last_event_id
             )
             return stream, skip_id, skip
         # The run's creation on the deployment: the gated intent of this Run row, carried out.

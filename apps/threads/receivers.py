@@ -9,10 +9,13 @@ from apps.threads.models import PollState
 
 
 def deployment_saved(
-    sender: type[Deployment], instance: Deployment, raw: bool, **kwargs: Any
+    sender: type[Deployment], instance: Deployment, raw: bool, using: str, **kwargs: Any
 ) -> None:
     # Beat's tick only leases the poll states that exist: an enabled deployment gets its state
     # (due at once) when it is saved, so the tick never looks for deployments without one. A
     # fixture being loaded (raw) must not touch other tables; the full sync creates its state.
+    # The state goes to the database the deployment went to.
     if instance.enabled and not raw:
-        PollState.objects.bulk_create([PollState(deployment=instance)], ignore_conflicts=True)
+        PollState.objects.using(using).bulk_create(
+            [PollState(deployment=instance)], ignore_conflicts=True
+        )

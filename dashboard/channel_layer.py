@@ -26,13 +26,21 @@ from typing import Any
 import redis
 from asgiref.sync import async_to_sync
 from channels.layers import BaseChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer, RedisPubSubLoopLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
 from channels_redis.utils import _consistent_hash, _wrap_close, decode_hosts
 
 log = logging.getLogger(__name__)
 
 # A publish that takes longer than this fails (and the caller carries on: pages read the log).
 PUBLISH_TIMEOUT = 5.0
+# How long a shard's reader waits for a message, and after a failure before it tries again
+# (channels_redis's own values).
+READ_TIMEOUT = 0.1
+RETRY_SECONDS = 1.0
 
 
 class _BoundedQueue(asyncio.Queue[Any]):
@@ -53,10 +61,46 @@ class _BoundedQueue(asyncio.Queue[Any]):
         super().put_nowait(item)
 
 
-class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
-    def __init__(self, *args: Any, capacity: int = 100, **kwargs: Any) -> None:
+class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
+    """A shard whose reader says whether it hears its subscriptions (``up``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.up = True
+
+    async def _do_receiving(self) -> None:
+        # The parent's loop, keeping ``up``; the parent's own logs a traceback every second of
+        # an outage and never says when the connection is back: this one says each, once.
+        while True:
+            if not (self._pubsub and self._pubsub.subscribed):
+                await asyncio.sleep(READ_TIMEOUT)
+                continue
+            try:
+                message = await self._pubsub.get_message(
+                    ignore_subscribe_messages=True, timeout=READ_TIMEOUT
+                )
+            except Exception as error:  # as the parent's: the reader outlives any failure
+                if self.up:
+                    log.warning("channel layer: lost its Redis connection (%r)", error)
+                self.up = False
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
+            if not self.up:
+                # The read went through a new connection, which subscribed again first.
+                log.warning("channel layer: Redis is back")
+                self.up = True
+            self._receive_message(message)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+    def __init__(self, hosts: Any = None, *args: Any, capacity: int = 100, **kwargs: Any) -> None:
+        super().__init__(hosts, *args, **kwargs)
         self.capacity = capacity
+        self._shards: list[_Shard] = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+    def hears(self, group: str) -> bool:
+        shard: _Shard = self._get_shard(self._get_group_channel_name(group))
+        return shard.up
 
     async def _subscribe_to_channel(self, channel: str) -> None:
         self.channels[channel] = _BoundedQueue(channel, self.capacity)
@@ -88,6 +132,11 @@ class BoundedPubSubChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
             self._layers[loop] = layer
             _wrap_close(self, loop)
         return layer
+
+    def hears(self, group: str) -> bool:
+        """False while the reader of ``group``'s shard is failing (Redis away): messages sent to
+        the group meanwhile are lost. Asks no one: the reader keeps it."""
+        return self._get_layer().hears(group)
 
     def send_to_groups(
         self,
@@ -124,6 +173,12 @@ def _blocking_client(host: dict[str, Any]) -> redis.Redis:
     options = {key: value for key, value in host.items() if key != "address"}
     options.update(socket_timeout=PUBLISH_TIMEOUT, socket_connect_timeout=PUBLISH_TIMEOUT)
     return redis.Redis.from_url(host["address"], **options)
+
+
+def hears(layer: BaseChannelLayer, group: str) -> bool:
+    """Whether this process hears what is sent to ``group``, as far as the layer knows (only
+    the Redis layer can lose its connection)."""
+    return not isinstance(layer, BoundedPubSubChannelLayer) or layer.hears(group)
 
 
 def send_to_groups(

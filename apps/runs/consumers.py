@@ -9,7 +9,8 @@ Server → page:
     goes on with the event's partials (entries appended, state and badge replaced, ...)
     ``<div id="run-socket" hx-swap-oob="true" hidden data-kind="<kind>" ...>``, a control frame:
         kind hello (data-run-id, -status, -last-seq, -after, -live) once, after the handshake;
-        kind live (data-live="true"): live again after a layer outage;
+        kind live (data-live): "false" when the layer is lost mid-connection, "true" when it is
+            back (or first joined, after a hello that said "false");
         kind error (data-message): a bad frame or parameter
     hello and live go on with ``<p id="live-paused" hx-swap-oob="innerHTML">``: the page's note
     that live updates are paused, filled while the socket is not live and emptied once it is.
@@ -30,7 +31,9 @@ page re-syncs instead of growing memory.
 Without the channel layer (Redis away) the page is served from the log, which is in the database:
 the handshake does not need Redis, the hello says ``"live": false``, the log is read every tick
 (``RUNS_WS_SYNC_SECONDS``), and each tick tries to join the groups again; once it does, the page
-gets ``{"type": "live", "live": true}`` and live events again.
+gets ``{"type": "live", "live": true}`` and live events again. Redis lost while the socket is
+live: the layer's reader fails, and the next tick sees it (``dashboard.channel_layer.hears``,
+which asks no one) and says ``{"type": "live", "live": false}``; then as above.
 
 Access: authenticated in ``connect``; the session (as a request would check it: unexpired, still
 this user's, the password unchanged, the user active; see ``apps.runs.socket_access``) and the
@@ -67,6 +70,7 @@ from apps.runs.events import (
 from apps.runs.live import RunRenderer, acquire, paused_note, release, socket_frame
 from apps.runs.models import Run
 from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
+from dashboard.channel_layer import hears
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -184,16 +188,25 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.catch_up()
         self.ticker = asyncio.create_task(self.tick())
 
+    def group_names(self) -> tuple[str, str]:
+        # Not `groups`: channels' consumers join those on connect, before the access check.
+        return run_group(self.run.pk), user_group(self.user.pk)
+
     async def join_groups(self) -> bool:
         """Join the run's and the user's groups; False while the channel layer is unreachable
         (the log alone serves the page meanwhile, and ``tick`` tries again)."""
         try:
-            for group in (run_group(self.run.pk), user_group(self.user.pk)):
+            for group in self.group_names():
                 await self.channel_layer.group_add(group, self.channel_name)
         except LAYER_ERRORS as error:
             log.info("run %s: channel layer unreachable (%s); serving the log", self.run.pk, error)
             return False
-        return True
+        # A group this process already listens to is joined without asking Redis, which may be
+        # away: then the layer's reader is failing.
+        return self.hears_groups()
+
+    def hears_groups(self) -> bool:
+        return all(hears(self.channel_layer, group) for group in self.group_names())
 
     async def disconnect(self, code: int) -> None:
         for task in (getattr(self, "ticker", None), getattr(self, "checking", None)):
@@ -204,7 +217,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if hasattr(self, "renderer"):
             release(self.run.pk)
         if hasattr(self, "run"):
-            for group in (run_group(self.run.pk), user_group(self.user.pk)):
+            for group in self.group_names():
                 # Redis away: its subscriptions went with it.
                 with contextlib.suppress(*LAYER_ERRORS):
                     await self.channel_layer.group_discard(group, self.channel_name)
@@ -348,13 +361,17 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         await self.close(code=code)
 
     async def tick(self) -> None:
-        """Notice lost access on a quiet stream, join the groups again after a layer outage, and
-        read the log when no live event came since the last tick yet the log has more (the layer
-        dropped the end of a burst, or is away: then every tick reads it)."""
+        """Notice lost access on a quiet stream, tell the page when the layer is lost and when it
+        is back (joining the groups again), and read the log when no live event came since the
+        last tick yet the log has more (the layer dropped the end of a burst, or is away: then
+        every tick reads it)."""
         while not self.revoked:
             await asyncio.sleep(settings.RUNS_WS_SYNC_SECONDS)
             self.recheck_if_due()
-            if not self.joined and await self.join_groups():
+            if self.joined and not self.hears_groups():
+                self.joined = False
+                await self.send(text_data=socket_frame("live", live="false") + paused_note(False))
+            elif not self.joined and await self.join_groups():
                 self.joined = True
                 await self.send(text_data=socket_frame("live", live="true") + paused_note(True))
             heard, self.heard_live = self.heard_live, False

@@ -3,7 +3,8 @@
 Daphne runs on a private Redis that the test stops. What a page needs is in the run's event log,
 so a page opened (or reconnecting) during the outage is served from the log, reads it every
 ``RUNS_WS_SYNC_SECONDS`` (not every other tick) while the channel layer is away, and goes live
-again when Redis returns. The inbox badge's socket, on every page, likewise opens with the count
+again when Redis returns. A page that was live when Redis went away is told so, as one opened
+during the outage is. The inbox badge's socket, on every page, likewise opens with the count
 and goes live again.
 """
 
@@ -104,6 +105,49 @@ def test_a_page_opened_during_a_redis_outage_shows_the_run_from_the_log_and_goes
     assert pre_texts(page.events[-1]) == ['{\n  "n": 7\n}']
 
 
+def test_a_live_page_that_loses_redis_says_live_updates_are_paused_and_goes_live_after(
+    daphne_on_private_redis: str,
+    private_redis: PrivateRedis,
+    deployment_a: Deployment,
+    bob: Any,
+    ws_login: Callable[..., dict[str, str]],
+):
+    run = create_run(deployment_a, [("custom", {"n": n}) for n in range(1, 4)])
+    page = PageReader(daphne_on_private_redis, run.pk, ws_login(bob))
+    hello = page.read(timeout=30)
+    assert (hello["type"], hello["live"], paused_note(hello)) == ("hello", True, "")
+    page.read_until(lambda frame: frame.get("seq") == 3, timeout=30)
+    # Broadcast before it is stored: only the channel layer can bring seq 4 to the page.
+    publish(private_redis.url, run_group(run.pk), dict(event_payload(run.pk, 4, "custom", {})))
+    page.read_until(lambda frame: frame.get("seq") == 4, timeout=30)
+    store(run, {})
+
+    private_redis.kill()
+    page.read_until(lambda frame: frame["type"] == "live", timeout=30)
+    assert page.frames[-1]["live"] is False
+    assert paused_note(page.frames[-1]) == (
+        f"Live updates paused: showing the saved log, read again every {SYNC_MS // 1000} s."
+    )
+    store(run, {"n": 5})  # the relay stores on through the outage: the page reads the log
+    page.read_until(lambda frame: frame.get("seq") == 5, timeout=30)
+
+    private_redis.restart()
+    page.read_until(lambda frame: frame["type"] == "live", timeout=30)
+    assert page.frames[-1]["live"] is True
+    assert paused_note(page.frames[-1]) == ""
+    publish(private_redis.url, run_group(run.pk), dict(event_payload(run.pk, 6, "custom", {})))
+    page.read_until(lambda frame: frame.get("seq") == 6, timeout=30)
+    store(run, {})
+    page.close()
+
+    assert [frame["seq"] for frame in page.events] == [1, 2, 3, 4, 5, 6]
+    assert [frame["type"] for frame in page.frames if frame["type"] != "event"] == [
+        "hello",
+        "live",
+        "live",
+    ]
+
+
 @pytest.fixture
 def pages_on_private_redis(
     daphne_on_private_redis: str, _chromium: Any, tmp_path: Path
@@ -138,6 +182,29 @@ def test_the_run_page_says_live_updates_are_paused_while_redis_is_away(
     private_redis.restart()
     page.locator("#live-paused").wait_for(state="hidden")
     assert page.inner_text("#live-paused") == ""
+    assert page.inner_text("#conn") == "live"
+
+
+@pytest.mark.browser
+def test_a_live_run_page_says_live_updates_are_paused_when_redis_goes_away(
+    pages_on_private_redis: Shots,
+    private_redis: PrivateRedis,
+    deployment_a: Deployment,
+    bob: Any,
+):
+    run = create_run(deployment_a, [("custom", {"n": 1})])
+    page = pages_on_private_redis.open(bob)
+    page.goto(f"/runs/{run.pk}/")
+    page.locator("#conn[data-state='live']").wait_for()
+    assert page.inner_text("#conn") == "live"
+
+    private_redis.kill()
+    note = page.get_by_role("status").filter(has_text="Live updates paused")
+    note.wait_for(state="visible")
+    assert page.inner_text("#conn") == "paused"
+
+    private_redis.restart()
+    page.locator("#live-paused").wait_for(state="hidden")
     assert page.inner_text("#conn") == "live"
 
 

@@ -92,13 +92,19 @@ def test_runs_written_together_each_get_their_own_numbers_and_a_lost_lease_store
     assert not RunEvent.objects.filter(run=lost).exists()
 
 
+def _claimed_runs(deployment: Any, count: int) -> list[Run]:
+    """``count`` runs, each leased by its own relay (owner ``owner-<pk>``)."""
+    runs = [create_run(deployment, status="queued") for _ in range(count)]
+    for run in runs:
+        lease.claim(run.pk, f"owner-{run.pk}")
+    return runs
+
+
 @pytest.mark.django_db(transaction=True)
 def test_relays_appending_at_once_on_the_relay_loop_share_transactions_and_broadcasts(
     deployment_a, monkeypatch
 ):
-    runs = [create_run(deployment_a, status="queued") for _ in range(8)]
-    for run in runs:
-        lease.claim(run.pk, f"owner-{run.pk}")
+    runs = _claimed_runs(deployment_a, 8)
     transactions = []
     writers = set()
     write = lease.append_many
@@ -138,9 +144,7 @@ def test_relays_appending_at_once_on_the_relay_loop_share_transactions_and_broad
 def test_a_failed_group_write_fails_every_relay_of_the_batch_and_the_next_write_goes_through(
     deployment_a, monkeypatch
 ):
-    runs = [create_run(deployment_a, status="queued") for _ in range(3)]
-    for run in runs:
-        lease.claim(run.pk, f"owner-{run.pk}")
+    runs = _claimed_runs(deployment_a, 3)
     write = lease.append_many
     failures = iter([OperationalError("the database went away")])
 

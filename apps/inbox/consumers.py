@@ -17,7 +17,9 @@ reconnects, and the handshake decides afresh). Logging out (the ``session.ended`
 
 Without the channel layer (Redis away) the socket still opens and shows the count, which is in
 the database; it joins its groups again on the re-check timer, and sends the count once more when
-it does, since it heard nothing meanwhile.
+it does, since it heard nothing meanwhile. A socket that was joined when Redis went away finds out
+on the same timer (the layer's reader failing: ``dashboard.channel_layer.hears``, which asks no
+one), and likewise recounts once Redis is back.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from apps.inbox.events import InboxChangedPayload, team_group
 from apps.inbox.selectors import inbox_count
 from apps.runs.events import user_group
 from apps.runs.socket_access import LAYER_ERRORS, RECHECK_SECONDS, session_is_valid
+from dashboard.channel_layer import hears
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,12 @@ class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
         except LAYER_ERRORS as error:
             log.info("inbox socket of user %s: channel layer unreachable (%s)", self.user.pk, error)
             return False
-        return True
+        # A group this process already listens to is joined without asking Redis, which may be
+        # away: then the layer's reader is failing.
+        return self.hears_groups()
+
+    def hears_groups(self) -> bool:
+        return all(hears(self.channel_layer, group) for group in self.group_names)
 
     async def disconnect(self, code: int) -> None:
         watcher = getattr(self, "watcher", None)
@@ -137,6 +145,8 @@ class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if not allowed:
                 await self.close(code=CLOSE_NO_ACCESS)
                 return
-            if not self.joined and await self.join_groups():
+            if self.joined and not self.hears_groups():
+                self.joined = False  # what changes from now on is not heard: recount when back
+            elif not self.joined and await self.join_groups():
                 self.joined = True
                 await self.send_badge()

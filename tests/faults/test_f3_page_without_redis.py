@@ -280,3 +280,33 @@ def test_an_inbox_badge_opened_during_a_redis_outage_shows_the_count_and_goes_li
         changed = {"type": "inbox.changed", "team_id": deployment_a.team_id}
         publish(private_redis.url, team_group(deployment_a.team_id), changed)
         assert str(socket.recv(timeout=30)).strip() == badge(1)
+
+
+def test_an_inbox_badge_that_was_live_when_redis_went_away_recounts_when_it_is_back(
+    daphne_on_private_redis: str,
+    private_redis: PrivateRedis,
+    deployment_a: Deployment,
+    bob: Any,
+    ws_login: Callable[..., dict[str, str]],
+):
+    url = daphne_on_private_redis.replace("http://", "ws://") + "/ws/inbox/"
+    headers = ws_login(bob, origin=daphne_on_private_redis)
+    with connect(url, additional_headers=headers, open_timeout=30) as socket:
+        assert str(socket.recv(timeout=30)).strip() == badge("")
+
+        private_redis.kill()
+        # The inbox changes during the outage: the message saying so cannot reach the socket.
+        Interrupt.objects.create(
+            team_id=deployment_a.team_id,
+            deployment=deployment_a,
+            thread_id="00000000-0000-4000-8000-000000000002",
+            checkpoint_id="cp",
+            interrupt_id="i",
+            kind=Kind.GENERIC,
+            asked_at=timezone.now(),
+        )
+        time.sleep(5)  # a few re-checks with Redis away: the socket must notice it is not heard
+        private_redis.restart()
+
+        # Nobody publishes anything: the socket recounts by itself once it hears again.
+        assert str(socket.recv(timeout=30)).strip() == badge(1)

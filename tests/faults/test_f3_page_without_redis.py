@@ -22,18 +22,17 @@ import pytest
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
-from django.utils import timezone
 from websockets.sync.client import connect
 
 from apps.deployments.models import Deployment
 from apps.inbox.events import team_group
-from apps.inbox.models import Interrupt, Kind
 from apps.runs.events import event_payload, run_group
 from apps.runs.models import Run, RunEvent
 from dashboard.channel_layer import BoundedPubSubChannelLayer
 from tests.faults.private_redis import PrivateRedis
 from tests.fixtures.browser import Shots, serious_axe_violations
 from tests.fixtures.frames import paused_note, pre_texts
+from tests.fixtures.inbox import open_interrupt
 from tests.fixtures.runs import create_run
 from tests.fixtures.workers import PageReader, Process
 
@@ -268,15 +267,7 @@ def test_an_inbox_badge_opened_during_a_redis_outage_shows_the_count_and_goes_li
         private_redis.restart()
         # Joined again: the socket sends the count once more, having heard nothing meanwhile.
         assert str(socket.recv(timeout=30)).strip() == badge("")
-        Interrupt.objects.create(
-            team_id=deployment_a.team_id,
-            deployment=deployment_a,
-            thread_id="00000000-0000-4000-8000-000000000001",
-            checkpoint_id="cp",
-            interrupt_id="i",
-            kind=Kind.GENERIC,
-            asked_at=timezone.now(),
-        )
+        open_interrupt(deployment_a, "00000000-0000-4000-8000-000000000001")
         changed = {"type": "inbox.changed", "team_id": deployment_a.team_id}
         publish(private_redis.url, team_group(deployment_a.team_id), changed)
         assert str(socket.recv(timeout=30)).strip() == badge(1)
@@ -296,15 +287,7 @@ def test_an_inbox_badge_that_was_live_when_redis_went_away_recounts_when_it_is_b
 
         private_redis.kill()
         # The inbox changes during the outage: the message saying so cannot reach the socket.
-        Interrupt.objects.create(
-            team_id=deployment_a.team_id,
-            deployment=deployment_a,
-            thread_id="00000000-0000-4000-8000-000000000002",
-            checkpoint_id="cp",
-            interrupt_id="i",
-            kind=Kind.GENERIC,
-            asked_at=timezone.now(),
-        )
+        open_interrupt(deployment_a, "00000000-0000-4000-8000-000000000002")
         time.sleep(5)  # a few re-checks with Redis away: the socket must notice it is not heard
         private_redis.restart()
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
-from django.utils import timezone
 
 from apps.inbox.events import InboxEvents
-from apps.inbox.models import Interrupt, Kind
 from dashboard.asgi import application
+from tests.fixtures.inbox import open_interrupt
 from tests.fixtures.workers import IN_PROCESS_HOST
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -21,15 +20,7 @@ def _badge(n: object) -> str:
 
 @sync_to_async
 def _open_interrupt(deployment, thread_id):
-    Interrupt.objects.create(
-        team_id=deployment.team_id,
-        deployment=deployment,
-        thread_id=thread_id,
-        checkpoint_id="cp",
-        interrupt_id="i",
-        kind=Kind.GENERIC,
-        asked_at=timezone.now(),
-    )
+    open_interrupt(deployment, thread_id)
     InboxEvents.changed([deployment.team_id])
 
 

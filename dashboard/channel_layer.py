@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import redis
@@ -175,10 +175,12 @@ def _blocking_client(host: dict[str, Any]) -> redis.Redis:
     return redis.Redis.from_url(host["address"], **options)
 
 
-def hears(layer: BaseChannelLayer, group: str) -> bool:
-    """Whether this process hears what is sent to ``group``, as far as the layer knows (only
-    the Redis layer can lose its connection)."""
-    return not isinstance(layer, BoundedPubSubChannelLayer) or layer.hears(group)
+def hears(layer: BaseChannelLayer, groups: Iterable[str]) -> bool:
+    """Whether this process hears what is sent to every one of ``groups``, as far as the layer
+    knows (only the Redis layer can lose its connection)."""
+    if not isinstance(layer, BoundedPubSubChannelLayer):
+        return True
+    return all(layer.hears(group) for group in groups)
 
 
 def send_to_groups(

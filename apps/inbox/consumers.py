@@ -98,10 +98,7 @@ class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             return False
         # A group this process already listens to is joined without asking Redis, which may be
         # away: then the layer's reader is failing.
-        return self.hears_groups()
-
-    def hears_groups(self) -> bool:
-        return all(hears(self.channel_layer, group) for group in self.group_names)
+        return hears(self.channel_layer, self.group_names)
 
     async def disconnect(self, code: int) -> None:
         watcher = getattr(self, "watcher", None)
@@ -145,7 +142,7 @@ class InboxCountConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]
             if not allowed:
                 await self.close(code=CLOSE_NO_ACCESS)
                 return
-            if self.joined and not self.hears_groups():
+            if self.joined and not hears(self.channel_layer, self.group_names):
                 self.joined = False  # what changes from now on is not heard: recount when back
             elif not self.joined and await self.join_groups():
                 self.joined = True

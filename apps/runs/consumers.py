@@ -203,10 +203,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
             return False
         # A group this process already listens to is joined without asking Redis, which may be
         # away: then the layer's reader is failing.
-        return self.hears_groups()
-
-    def hears_groups(self) -> bool:
-        return all(hears(self.channel_layer, group) for group in self.group_names())
+        return hears(self.channel_layer, self.group_names())
 
     async def disconnect(self, code: int) -> None:
         for task in (getattr(self, "ticker", None), getattr(self, "checking", None)):
@@ -368,7 +365,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         while not self.revoked:
             await asyncio.sleep(settings.RUNS_WS_SYNC_SECONDS)
             self.recheck_if_due()
-            if self.joined and not self.hears_groups():
+            if self.joined and not hears(self.channel_layer, self.group_names()):
                 self.joined = False
                 await self.send(text_data=socket_frame("live", live="false") + paused_note(False))
             elif not self.joined and await self.join_groups():

@@ -346,7 +346,7 @@ def poll_deployment(deployment_id: int, owner: str, *, pace: Pace | None = None)
 
 def poll_now(deployment_id: int, *, pace: Pace | None = None) -> PollReport:
     """Claim and poll one deployment in this process, due or not (tests, the bench, a shell)."""
-    ensure_poll_states()
+    PollState.objects.get_or_create(deployment_id=deployment_id)
     owner = claim(deployment_id)
     if owner is None:
         return PollReport(deployment_id, skipped="Another poller holds this deployment.")
